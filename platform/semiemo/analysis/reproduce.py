@@ -1,0 +1,197 @@
+"""`reproduce(name)`: run one analysis's sweep, draw its figure, and set it beside the paper's rows.
+
+Output (`<out>/<name>[__<corpus>]/`): `figure.png`, `report.md` (our mean ± 95 % CI per point, the
+matching rows of paper_results.csv — numbers where the paper gives numbers, the described shape where
+it gives a curve — and a one-line verdict), `results.parquet` (the sweep's table).
+
+The shape test (`shape_verdict`) is deliberately simple and stated in the verdict line:
+- peak_interior: the best mean lies at neither end of the swept range (rises then falls);
+- increasing / decreasing: Spearman ρ between x order and mean ≥ 0.8 (≤ −0.8), and last > first
+  (last < first) — a trend, not strict monotonicity, since the papers' own curves are not strict;
+- best_at X: X has the best mean of all points;
+- with a `series` (e.g. method), every series is tested and all must pass.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from semiemo.analysis.figures import SERIES_ALL, plot_sweep, sweep_curve
+from semiemo.analysis.reference import is_shape_row, reference_rows
+from semiemo.tune.space import SearchSpace, ShapeClaim, load_spec
+
+TREND_RHO = 0.8
+REPORT = "report.md"
+FIGURE = "figure.png"
+
+
+def search_spaces_dir() -> Path:
+    """$SEMIEMO_SEARCH_SPACES, else `search_spaces/` of the source checkout, else ./search_spaces."""
+    env = os.environ.get("SEMIEMO_SEARCH_SPACES")
+    if env:
+        return Path(env)
+    here = Path(__file__).resolve()
+    for parent in here.parents:
+        if (parent / "search_spaces").is_dir():
+            return parent / "search_spaces"
+    return Path("search_spaces").resolve()
+
+
+def reproduce_root() -> Path:
+    from semiemo.paths import home
+
+    return home() / "reproduce"
+
+
+def spec_path(name: str) -> Path:
+    path = Path(name)
+    if path.suffix in (".yaml", ".yml") and path.is_file():
+        return path
+    path = search_spaces_dir() / f"{name}.yaml"
+    if not path.is_file():
+        known = sorted(p.stem for p in search_spaces_dir().glob("*.yaml"))
+        raise FileNotFoundError(f"no analysis named {name!r} in {search_spaces_dir()}; available: {known}")
+    return path
+
+
+@dataclass
+class Verdict:
+    reproduced: bool | None      # None: nothing to test (no shape claimed, or too few points)
+    line: str
+
+
+def _fmt(v: Any) -> str:
+    if isinstance(v, float):
+        return f"{v:g}"
+    return str(v)
+
+
+def _same(a: Any, b: Any) -> bool:
+    try:
+        return bool(np.isclose(float(a), float(b)))
+    except (TypeError, ValueError):
+        return str(a) == str(b)
+
+
+def _one_series(curve: pd.DataFrame, claim: ShapeClaim, xname: str) -> Verdict:
+    xs, means = list(curve["x"]), curve["mean"].to_numpy(dtype=float)
+    if claim.kind == "none":
+        return Verdict(None, "no curve shape claimed by the paper")
+    if len(xs) < (3 if claim.kind == "peak_interior" else 2):
+        return Verdict(None, f"{len(xs)} points: too few to test '{claim.kind}'")
+    best = int(np.nanargmax(means))
+    best_txt = f"best {xname}={_fmt(xs[best])} ({means[best]:.4f})"
+    if claim.kind == "peak_interior":
+        ok = 0 < best < len(xs) - 1
+        near = f"; paper's peak near {_fmt(claim.near)}" if claim.near is not None else ""
+        where = "interior" if ok else ("at the low end" if best == 0 else "at the high end")
+        return Verdict(ok, f"rises then falls? peak {where}: {best_txt}{near}")
+    if claim.kind in ("increasing", "decreasing"):
+        from scipy.stats import spearmanr
+
+        rho = float(spearmanr(np.arange(len(xs)), means).statistic) if np.nanstd(means) > 0 else 0.0
+        sign = 1 if claim.kind == "increasing" else -1
+        ok = sign * rho >= TREND_RHO and sign * (means[-1] - means[0]) > 0
+        return Verdict(ok, f"{claim.kind}? Spearman ρ={rho:+.2f} (need {'≥' if sign > 0 else '≤'} {sign * TREND_RHO:+.1f}), "
+                           f"first {means[0]:.4f} → last {means[-1]:.4f}")
+    if claim.kind == "best_at":
+        target = [i for i, x in enumerate(xs) if _same(x, claim.value)]
+        if not target:
+            return Verdict(None, f"{xname}={_fmt(claim.value)} was not swept")
+        ok = target[0] == best
+        gap = means[best] - means[target[0]]
+        return Verdict(ok, f"best at {xname}={_fmt(claim.value)}? {best_txt}; {_fmt(claim.value)} is {gap:.4f} below the best")
+    raise ValueError(f"unknown shape kind {claim.kind!r}")
+
+
+def shape_verdict(curve: pd.DataFrame, claim: ShapeClaim, xname: str = "x") -> Verdict:
+    """Test the paper's claimed shape on our mean curve; one line that says what was tested and found."""
+    if curve.empty:
+        return Verdict(None, "no finished trials to test")
+    parts, oks = [], []
+    for s, g in curve.groupby("series", sort=False):
+        v = _one_series(g.reset_index(drop=True), claim, xname)
+        oks.append(v.reproduced)
+        parts.append(v.line if s == SERIES_ALL else f"[{s}] {v.line}")
+    tested = [o for o in oks if o is not None]
+    ok = None if not tested else all(tested)
+    head = {True: "REPRODUCED", False: "NOT REPRODUCED", None: "NOT TESTED"}[ok]
+    return Verdict(ok, f"**{head}** ({claim.kind}) — " + "; ".join(parts))
+
+
+def markdown_report(spec: SearchSpace, table: pd.DataFrame, figure: Path, *, corpus: str) -> tuple[str, Verdict]:
+    curve = sweep_curve(table, spec)
+    verdict = shape_verdict(curve, spec.reference.shape, spec.parameters[spec.x_param].label or spec.x_param)
+    ref = reference_rows(spec.reference)
+    lines = [f"# {spec.name} — paper {spec.paper}", "", spec.description.strip(), "",
+             f"Corpus `{corpus}`, method `{spec.base_config().method}`, metric `{spec.plot_metric}` "
+             f"(objective `{spec.metric}`), {len(table)} result rows, "
+             f"{table['trial_id'].nunique() if 'trial_id' in table else 0} trials.", "",
+             f"![{spec.name}]({figure.name})", "", "## Ours: mean ± 95 % CI over seeds", ""]
+    series = spec.plot.series
+    head = ([series] if series else []) + [spec.x_param, spec.plot_metric, "± 95 % CI", "seeds"]
+    lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for _, r in curve.iterrows():
+        cells = ([str(r["series"])] if series else []) + [_fmt(r["x"]), f"{r['mean']:.4f}",
+                                                          "—" if np.isnan(r["ci95"]) else f"{r['ci95']:.4f}", str(int(r["n"]))]
+        lines.append("| " + " | ".join(cells) + " |")
+    lines += ["", "## Paper (paper_results.csv)", ""]
+    if ref.empty:
+        lines.append("_no matching rows_")
+    else:
+        cols = ["paper", "source", "dataset", "setting", "method", "metric", "value"]
+        lines += ["| " + " | ".join(cols + ["kind"]) + " |", "|" + "---|" * (len(cols) + 1)]
+        for _, r in ref.iterrows():
+            kind = "shape" if is_shape_row(r["value"]) else "number"
+            lines.append("| " + " | ".join(str(r[c]).replace("|", "/") for c in cols) + f" | {kind} |")
+    claim = spec.reference.shape
+    lines += ["", "## Verdict", "", f"Paper's shape: {claim.description or claim.kind}", "", verdict.line, ""]
+    return "\n".join(lines), verdict
+
+
+def reproduce(name: str, *, corpus: str | None = None, quick: bool = False, out_dir: str | Path | None = None,
+              storage_dir: str | Path | None = None, address: str | None = None, resume: bool = True,
+              data: Any = None) -> dict[str, Any]:
+    """Run the analysis `name` (a file in search_spaces/ or a YAML path); write figure + report."""
+    from semiemo.tune.runner import run_sweep
+
+    spec = load_spec(spec_path(name), corpus=corpus, quick=quick)
+    table = run_sweep(spec, address=address, storage_dir=storage_dir, resume=resume, data=data)
+    return render(spec, table, out_dir=out_dir)
+
+
+def render(spec: SearchSpace, table: pd.DataFrame, out_dir: str | Path | None = None) -> dict[str, Any]:
+    """Figure + Markdown report for a finished sweep's table."""
+    out = Path(out_dir or reproduce_root()) / spec.name
+    out.mkdir(parents=True, exist_ok=True)
+    figure = plot_sweep(table, spec, out / FIGURE)
+    text, verdict = markdown_report(spec, table, figure, corpus=spec.base_config().corpus)
+    (out / REPORT).write_text(text)
+    table.to_parquet(out / "results.parquet", index=False)
+    return {"name": spec.name, "figure": figure, "report": out / REPORT, "verdict": verdict.line,
+            "reproduced": verdict.reproduced, "table": table}
+
+
+def list_analyses(out_dir: str | Path | None = None) -> pd.DataFrame:
+    """Every analysis in search_spaces/: name, paper, description, status (a report in the output dir)."""
+    out = Path(out_dir or reproduce_root())
+    rows = []
+    for path in sorted(search_spaces_dir().glob("*.yaml")):
+        try:
+            spec = load_spec(path)
+        except Exception as e:  # a broken file is listed with its error, not hidden
+            rows.append({"name": path.stem, "paper": "", "status": f"invalid: {str(e).splitlines()[0]}",
+                         "variants": ""})
+            continue
+        done = sorted(p.parent.name for p in out.glob(f"{spec.name}*/{REPORT}")
+                      if p.parent.name == spec.name or p.parent.name.startswith(f"{spec.name}__"))
+        rows.append({"name": spec.name, "paper": spec.paper,
+                     "status": ("done: " + ", ".join(done)) if done else "not run",
+                     "variants": ", ".join(["synthetic", *spec.variants])})
+    return pd.DataFrame(rows, columns=["name", "paper", "status", "variants"])

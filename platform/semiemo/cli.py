@@ -1,0 +1,38 @@
+"""`semiemo` — the command line. Each area registers its commands from `semiemo.commands.<area>`."""
+
+from __future__ import annotations
+
+import importlib
+import os
+
+import typer
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+app = typer.Typer(
+    name="semiemo",
+    help="Semi-supervised, multimodal speech emotion recognition on Ray.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+)
+
+# Each module exposes `register(app: typer.Typer) -> None`.
+_COMMAND_MODULES = ("corpora", "features", "train", "compare", "sweep", "reproduce", "demo")
+
+for _name in _COMMAND_MODULES:
+    try:
+        _mod = importlib.import_module(f"semiemo.commands.{_name}")
+    except ModuleNotFoundError as _e:
+        if _e.name != f"semiemo.commands.{_name}":
+            raise
+        continue
+    _mod.register(app)
+
+
+def main() -> None:  # pragma: no cover
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,111 @@
+"""`semiemo featurize` and `semiemo features ls|show`: fill the feature store and look inside it."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import typer
+
+STORE_HELP = "store root: a folder or a pyarrow filesystem URI (default: $SEMIEMO_FEATURE_STORE or $SEMIEMO_HOME/features)"
+
+
+def register(app: typer.Typer) -> None:
+    features_app = typer.Typer(help="Inspect the feature store.", no_args_is_help=True)
+    app.add_typer(features_app, name="features")
+
+    @app.command("featurize")
+    def featurize_cmd(
+        corpus: str = typer.Option(..., "--corpus", help="corpus spec: synthetic[:k=v,...], casia[:path], a manifest path, ..."),
+        features: str = typer.Option(..., "--features", help="comma-separated featurizer names, e.g. is10,fbank,text"),
+        store: Optional[str] = typer.Option(None, "--store", help=STORE_HELP),
+        block_size: int = typer.Option(256, "--block-size", help="rows per shard and per Ray task (a new store entry only)"),
+        batch_size: int = typer.Option(64, "--batch-size", help="rows per featurizer call"),
+        model_concurrency: int = typer.Option(1, "--model-concurrency", help="actors for model-backed featurizers"),
+        address: Optional[str] = typer.Option(None, "--address", help="Ray address (default: $RAY_ADDRESS or a local Ray)"),
+        no_progress: bool = typer.Option(False, "--no-progress", help="hide Ray Data's progress bars"),
+    ) -> None:
+        """Featurize a corpus into the store; only blocks missing from the store are computed."""
+        run_featurize(corpus, features, store, address, block_size=block_size, batch_size=batch_size,
+                      model_concurrency=model_concurrency, progress=not no_progress)
+
+    @features_app.command("ls")
+    def ls_cmd(store: Optional[str] = typer.Option(None, "--store", help=STORE_HELP)) -> None:
+        """One line per store entry: manifest hash, featurizer, config hash, rows, errors, size."""
+        from rich.console import Console
+        from rich.table import Table
+
+        from semiemo.features.store import FeatureStore
+
+        fs = FeatureStore(store)
+        table = Table(title=f"feature store {fs.uri}")
+        for col in ("manifest", "featurizer", "config", "rows", "errors", "blocks", "size"):
+            table.add_column(col, justify="right" if col in ("rows", "errors", "blocks", "size") else "left")
+        for entry in fs.entries():
+            meta = entry.meta() or {}
+            counts = meta.get("counts") or entry.counts()
+            blocks = f"{counts.get('blocks_done', '?')}/{meta.get('n_blocks', '?')}"
+            table.add_row(entry.key.manifest_hash, entry.key.featurizer, entry.key.config_hash,
+                          str(counts.get("ok", "?")), str(counts.get("errors", "?")), blocks, _size(entry.size_bytes()))
+        Console().print(table)
+
+    @features_app.command("show")
+    def show_cmd(
+        key: str = typer.Argument(..., help="'<manifest_hash>/<featurizer>-<config_hash>' or a unique prefix of it"),
+        store: Optional[str] = typer.Option(None, "--store", help=STORE_HELP),
+        rows: int = typer.Option(3, "--rows", help="how many stored rows to print"),
+    ) -> None:
+        """Schema, config, counts, errors by reason and a few rows of one store entry."""
+        import json
+
+        from semiemo.features.store import FeatureStore
+
+        try:
+            entry = FeatureStore(store).find(key)
+        except KeyError as e:
+            raise typer.BadParameter(str(e.args[0])) from e
+        meta = entry.meta() or {}
+        counts = entry.counts()
+        typer.echo(f"{entry.key}  ({entry.path}, {_size(entry.size_bytes())})")
+        typer.echo(f"config: {json.dumps(meta.get('config', {}), sort_keys=True)}")
+        typer.echo("schema:")
+        for name, spec in meta.get("schema", {}).items():
+            typer.echo(f"  {name}: shape {tuple(spec['shape'])} {spec['dtype']}")
+        typer.echo(f"rows ok {counts['ok']} (flagged {counts['flagged']}), errors {counts['errors']}, "
+                   f"blocks {counts['blocks_done']}/{meta.get('n_blocks', '?')} of {meta.get('block_size', '?')} rows")
+        for reason, n in sorted(counts["errors_by_reason"].items(), key=lambda kv: -kv[1]):
+            typer.echo(f"  error {reason}: {n}")
+        errors = entry.read_errors()
+        if len(errors):
+            typer.echo("first errors:")
+            for r in errors.head(rows).itertuples():
+                typer.echo(f"  {r.utt_id} [{r.stage}] {r.reason}: {r.detail[:160]}")
+        table = entry.read_table().slice(0, rows).to_pylist()
+        if table:
+            typer.echo("first rows:")
+        for record in table:
+            shown = {k: (_preview(v) if isinstance(v, list) else v) for k, v in record.items()}
+            typer.echo(f"  {shown}")
+
+
+def run_featurize(corpus: str, features: str | list[str], store: str | None, address: str | None, **opts) -> "object":
+    """The body of `semiemo featurize` and `jobs/featurize.py`: featurize, print counts, return the report."""
+    from semiemo.features import featurize
+
+    names = [f.strip() for f in features.split(",") if f.strip()] if isinstance(features, str) else list(features)
+    report = featurize(corpus, names, store_root=store, address=address, **opts)
+    for line in report.lines():
+        typer.echo(line)
+    return report
+
+
+def _preview(values: list, n: int = 4) -> str:
+    head = ", ".join(f"{v:.4g}" if isinstance(v, float) else str(v) for v in values[:n])
+    return f"[{head}{', ...' if len(values) > n else ''}] ({len(values)})"
+
+
+def _size(n: int) -> str:
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if n < 1024 or unit == "TB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n} B"

@@ -1,0 +1,136 @@
+"""The one interface every learning algorithm implements.
+
+A method is the paper's algorithm box: it owns its networks and its hyperparameters, and turns a
+labeled batch and an unlabeled batch into named losses. It never touches Ray, files or loggers —
+the trainer (`semiemo.train`) moves tensors to the device, wraps trainable nets for DDP, steps the
+optimizer, logs whatever `train_step` returns, and checkpoints `state_dict()`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import torch
+from torch import nn
+
+
+@dataclass
+class Batch:
+    """A minibatch. `inputs` maps feature group -> tensor [B, ...].
+
+    `targets` are class distributions [B, C] (one-hot for hard labels, soft for fuzzy labels from
+    votes); `labels` is their argmax [B] (or -1 where unknown). `index` is each row's position in the
+    training pool, so methods can keep per-sample state (temporal ensembling). `lengths` holds valid
+    lengths of padded sequence groups.
+    """
+
+    inputs: dict[str, torch.Tensor]
+    index: torch.Tensor
+    targets: torch.Tensor | None = None
+    labels: torch.Tensor | None = None
+    lengths: dict[str, torch.Tensor] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return int(self.index.shape[0])
+
+    def to(self, device: torch.device | str) -> "Batch":
+        mv = lambda t: None if t is None else t.to(device, non_blocking=True)  # noqa: E731
+        return Batch(
+            inputs={k: v.to(device, non_blocking=True) for k, v in self.inputs.items()},
+            index=self.index.to(device),
+            targets=mv(self.targets),
+            labels=mv(self.labels),
+            lengths={k: v.to(device) for k, v in self.lengths.items()},
+        )
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """What the data tells a method about its networks."""
+
+    input_shapes: dict[str, tuple[int, ...]]  # feature group -> per-row shape
+    num_classes: int
+    hidden: tuple[int, ...] = (256, 128)
+    dropout: float = 0.3
+    fusion: str = "early"  # early (concatenate inputs) | late (per-modality encoders, concatenate codes)
+
+
+@dataclass
+class StepInfo:
+    """Where training stands, for ramp-ups and curricula."""
+
+    epoch: int
+    step: int            # global optimizer step
+    total_steps: int
+    num_epochs: int
+
+
+class Method(nn.Module):
+    """Base of gradient-trained methods.
+
+    Subclasses set `name`, `HParams` (a dataclass: each field the paper's default and a one-line
+    comment naming the paper's symbol), `consumes_unlabeled`, build their nets in `__init__`, and
+    implement `train_step`. The trainer calls, per step: `train_step` -> backward on `losses["loss"]`
+    -> optimizer step -> `after_optimizer_step`. `trainable` lists the sub-modules the trainer wraps
+    with DDP (their forward passes are what synchronise gradients).
+    """
+
+    name: ClassVar[str] = ""
+    HParams: ClassVar[type] = type(None)
+    consumes_unlabeled: ClassVar[bool] = False
+    trainable: ClassVar[tuple[str, ...]] = ("model",)
+    # True: after each epoch the trainer passes `on_epoch_end` the softmax probabilities [N_u, C] of
+    # `predict` on the whole unlabeled pool (row i = unlabeled Batch.index i), in eval mode.
+    needs_unlabeled_predictions: ClassVar[bool] = False
+
+    def __init__(self, spec: ModelSpec, hparams: Any, num_unlabeled: int = 0) -> None:
+        super().__init__()
+        self.spec = spec
+        self.hp = hparams
+        self.num_unlabeled = num_unlabeled
+
+    # --- the algorithm -------------------------------------------------------------------------
+    def train_step(self, labeled: Batch, unlabeled: Batch | None, info: StepInfo) -> dict[str, torch.Tensor]:
+        """Return named losses and diagnostics; `loss` is the total the trainer back-propagates."""
+        raise NotImplementedError
+
+    @torch.no_grad()
+    def predict(self, inputs: dict[str, torch.Tensor], lengths: dict[str, torch.Tensor] | None = None) -> torch.Tensor:
+        """Class logits [B, C] for evaluation."""
+        return self.model(inputs)  # type: ignore[attr-defined]
+
+    # --- optional hooks ------------------------------------------------------------------------
+    def after_optimizer_step(self, info: StepInfo) -> None:
+        """E.g. EMA teacher update."""
+
+    def on_epoch_start(self, info: StepInfo) -> None:
+        """E.g. curriculum phase switch."""
+
+    def on_epoch_end(self, info: StepInfo, unlabeled_predictions: torch.Tensor | None = None) -> dict[str, float]:
+        """E.g. temporal-ensemble update or pseudo-label refresh. May return diagnostics."""
+        return {}
+
+    def parameters_for_optimizer(self) -> list[nn.Parameter]:
+        return [p for n in self.trainable for p in getattr(self, n).parameters()]
+
+
+def hparams_from_dict(cls: type, values: dict[str, Any] | None) -> Any:
+    """Build a method's HParams dataclass; a misspelled key names the allowed ones."""
+    values = dict(values or {})
+    allowed = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(values) - allowed)
+    if unknown:
+        raise ValueError(f"unknown hyperparameter(s) {unknown} for {cls.__qualname__}; allowed: {sorted(allowed)}")
+    return cls(**values)
+
+
+def describe_hparams(cls: type) -> list[tuple[str, Any, str]]:
+    """(name, default, meaning) for each hyperparameter, meaning taken from the field metadata."""
+    out = []
+    for f in dataclasses.fields(cls):
+        default = f.default if f.default is not dataclasses.MISSING else (
+            f.default_factory() if f.default_factory is not dataclasses.MISSING else None)  # type: ignore[misc]
+        out.append((f.name, default, f.metadata.get("doc", "")))
+    return out

@@ -1,0 +1,96 @@
+"""MixMatch (Berthelot et al. 2019) as paper 000 writes it, eq. 7-17 and 20-22.
+
+Per step:
+  X' = Augment(X)                                   (13)  Gaussian noise on the labeled rows
+  Û_k = Augment(U), k = 1..K                         (14)
+  q = Sharpen((1/K) Σ_k P(y | Û_k; θ), T)            (7, 8) the guessed label, no gradient
+  W = Shuffle(Concatenate(X', Û_1..Û_K))             (15)
+  X'' = MixUp(X', W_1), U'' = MixUp(Û, W_2)          (16, 17) λ ~ Beta(α, α), λ' = max(λ, 1 − λ)
+  L = L_X + λ_U(t) · L_U                              (20-22) L_X cross-entropy on X'', L_U = (1/L)·mean ||q − p||² on U''
+Paper 000's full objective adds cross-entropy on its acted and labeled internet sets; that curriculum
+belongs to the `mmmd` method — the baseline here is MixMatch alone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+
+from semiemo import models
+from semiemo.methods import augment
+from semiemo.methods.base import Batch, Method, ModelSpec, StepInfo
+from semiemo.methods.registry import register
+from semiemo.methods.ssl_math import (
+    concat_inputs, linear_rampup, mixup, sample_mixup_lambda, sharpen, soft_cross_entropy,
+    squared_l2_per_class, training_progress,
+)
+
+
+@dataclass
+class MixMatchHParams:
+    temperature: float = field(default=0.3, metadata={"doc": "T, sharpening temperature, paper 000 eq. 8 (best in Fig. 5b)"})
+    unsup_weight: float = field(default=0.01, metadata={"doc": "λ_U, weight of L_U, paper 000 eq. 22 (best in Fig. 5a)"})
+    augmentations: int = field(default=2, metadata={"doc": "K augmentations per unlabeled row, eq. 7 (paper 000 silent; MixMatch's K=2)"})
+    mixup_alpha: float = field(default=0.75, metadata={"doc": "α of λ ~ Beta(α, α), paper 000 eq. 9; 0 turns MixUp off (λ' = 1)"})
+    noise_std: float = field(default=0.15, metadata={
+        "doc": "σ of the Gaussian-noise augmentation (paper 000 gives none; Laine & Aila's 0.15)"})
+    rampup_fraction: float = field(default=16 / 1024, metadata={
+        "doc": "share of training over which λ_U ramps up linearly (MixMatch: 16k of 1,024k steps)"})
+
+
+def _max_lengths(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """A mixed sequence is valid wherever either of its two sources was."""
+    return {k: torch.maximum(a[k], b[k]) for k in a}
+
+
+@register
+class MixMatch(Method):
+    name = "mixmatch"
+    HParams = MixMatchHParams
+    consumes_unlabeled = True
+    trainable = ("model",)
+
+    def __init__(self, spec: ModelSpec, hparams: MixMatchHParams, num_unlabeled: int = 0) -> None:
+        super().__init__(spec, hparams, num_unlabeled)
+        if hparams.augmentations < 1:
+            raise ValueError(f"mixmatch needs K >= 1 augmentations, got {hparams.augmentations}")
+        self.model = models.build_classifier(spec)
+
+    @torch.no_grad()
+    def guess_labels(self, unlabeled_views: list[dict[str, torch.Tensor]], lengths: dict[str, torch.Tensor]) -> torch.Tensor:
+        """q = Sharpen(mean_k P(y | Û_k), T), eq. 7-8."""
+        mean_probs = torch.stack([self.model(v, lengths).softmax(-1) for v in unlabeled_views]).mean(dim=0)
+        return sharpen(mean_probs, self.hp.temperature)
+
+    def train_step(self, labeled: Batch, unlabeled: Batch | None, info: StepInfo) -> dict[str, torch.Tensor]:
+        hp = self.hp
+        inputs = augment.add_noise(labeled.inputs, hp.noise_std)                      # X', eq. 13
+        targets, lengths = labeled.targets, labeled.lengths
+        if unlabeled is not None:
+            views = [augment.add_noise(unlabeled.inputs, hp.noise_std) for _ in range(hp.augmentations)]  # eq. 14
+            guess = self.guess_labels(views, unlabeled.lengths)                       # q, eq. 7-8
+            for view in views:
+                inputs = concat_inputs(inputs, view)
+                lengths = concat_inputs(lengths, unlabeled.lengths)
+                targets = torch.cat([targets, guess], dim=0)
+
+        shuffle = torch.randperm(len(targets), device=targets.device)                # W, eq. 15
+        lam = sample_mixup_lambda(hp.mixup_alpha) if hp.mixup_alpha > 0 else 1.0      # λ', eq. 9-10
+        mixed_inputs, mixed_targets = mixup(inputs, targets, {k: v[shuffle] for k, v in inputs.items()},
+                                            targets[shuffle], lam)                    # X'', U'': eq. 11-12, 16-17
+        mixed_lengths = lengths if lam == 1.0 else _max_lengths(lengths, {k: v[shuffle] for k, v in lengths.items()})
+        logits = self.model(mixed_inputs, mixed_lengths)
+
+        n_labeled = len(labeled)
+        sup_loss = soft_cross_entropy(logits[:n_labeled], mixed_targets[:n_labeled])  # L_X, eq. 20
+        unsup_weight = hp.unsup_weight * linear_rampup(training_progress(info.step, info.total_steps), hp.rampup_fraction)
+        out = {"sup_loss": sup_loss.detach(), "unsup_weight": torch.tensor(unsup_weight), "mixup_lambda": torch.tensor(lam)}
+        if unlabeled is None:
+            return {"loss": sup_loss, **out}
+        unsup_loss = squared_l2_per_class(logits[n_labeled:].softmax(-1), mixed_targets[n_labeled:])  # L_U, eq. 21
+        return {"loss": sup_loss + unsup_weight * unsup_loss, "unsup_loss": unsup_loss.detach(), **out}  # eq. 22
+
+    @torch.no_grad()
+    def predict(self, inputs: dict[str, torch.Tensor], lengths: dict[str, torch.Tensor] | None = None) -> torch.Tensor:
+        return self.model(inputs, lengths)

@@ -1,0 +1,63 @@
+"""Π-model (Laine & Aila 2017), as paper 003 §2.3 uses it as a baseline: consistency between two
+stochastic passes of the same network over the same inputs.
+
+Per step: z = f(noise(x)), z̃ = f(noise(x)) with independent input noise and dropout, over the labeled
+and unlabeled rows together; loss = CE(z_labeled, y) + w(t) · (1/C)·mean ||softmax z − softmax z̃||²,
+w(t) = w_max · exp(−5(1 − t)²) over the ramp-up. Both passes carry gradients, as in the original.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+
+from semiemo import models
+from semiemo.methods import augment
+from semiemo.methods.base import Batch, Method, ModelSpec, StepInfo
+from semiemo.methods.registry import register
+from semiemo.methods.ssl_math import (
+    concat_inputs, sigmoid_rampup, soft_cross_entropy, squared_l2_per_class, training_progress,
+)
+
+
+@dataclass
+class PiModelHParams:
+    max_unsup_weight: float = field(default=100.0, metadata={
+        "doc": "w_max, Laine & Aila 2017 §3 (paper 003 silent). Their w_max·M/N with CE summed over labeled "
+               "rows / |B| is this w_max with both terms as means"})
+    rampup_fraction: float = field(default=80 / 300, metadata={
+        "doc": "share of training over which w(t) ramps up (Laine & Aila: 80 of 300 epochs)"})
+    noise_std: float = field(default=0.15, metadata={"doc": "σ of Gaussian input noise (Laine & Aila 2017, CIFAR-10)"})
+
+
+@register
+class PiModel(Method):
+    name = "pi_model"
+    HParams = PiModelHParams
+    consumes_unlabeled = True
+    trainable = ("model",)
+
+    def __init__(self, spec: ModelSpec, hparams: PiModelHParams, num_unlabeled: int = 0) -> None:
+        super().__init__(spec, hparams, num_unlabeled)
+        self.model = models.build_classifier(spec)
+
+    def train_step(self, labeled: Batch, unlabeled: Batch | None, info: StepInfo) -> dict[str, torch.Tensor]:
+        inputs, lengths = labeled.inputs, labeled.lengths
+        if unlabeled is not None:
+            inputs = concat_inputs(labeled.inputs, unlabeled.inputs)
+            lengths = concat_inputs(labeled.lengths, unlabeled.lengths)
+        logits_a = self.model(augment.add_noise(inputs, self.hp.noise_std), lengths)
+        logits_b = self.model(augment.add_noise(inputs, self.hp.noise_std), lengths)
+
+        sup_loss = soft_cross_entropy(logits_a[: len(labeled)], labeled.targets)
+        unsup_loss = squared_l2_per_class(logits_a.softmax(-1), logits_b.softmax(-1))
+        unsup_weight = self.hp.max_unsup_weight * sigmoid_rampup(
+            training_progress(info.step, info.total_steps), self.hp.rampup_fraction)
+        loss = sup_loss + unsup_weight * unsup_loss
+        return {"loss": loss, "sup_loss": sup_loss.detach(), "unsup_loss": unsup_loss.detach(),
+                "unsup_weight": torch.tensor(unsup_weight)}
+
+    @torch.no_grad()
+    def predict(self, inputs: dict[str, torch.Tensor], lengths: dict[str, torch.Tensor] | None = None) -> torch.Tensor:
+        return self.model(inputs, lengths)

@@ -1,0 +1,27 @@
+"""Network blocks. `build_classifier(spec)` is what baselines and most SSL methods start from.
+
+A classifier takes `inputs: dict[str, Tensor]` (feature group -> [B, ...]) and optional
+`lengths: dict[str, Tensor]`, and returns class logits [B, C]. Sequence groups [B, T, d] are
+mean-pooled over their valid length; higher-rank groups are flattened (see `models.fusion`).
+"""
+
+from __future__ import annotations
+
+from torch import nn
+
+from semiemo.methods.base import ModelSpec
+from semiemo.models.fusion import EarlyFusionClassifier, LateFusionClassifier, pool_group, pool_group_numpy, pooled_dim
+from semiemo.models.mlp import MLP
+
+
+def build_classifier(spec: ModelSpec) -> nn.Module:
+    """Early fusion (concatenate inputs) or late fusion (per-group encoders), as `spec.fusion` says."""
+    if spec.fusion == "early":
+        return EarlyFusionClassifier(spec.input_shapes, spec.num_classes, spec.hidden, spec.dropout)
+    if spec.fusion == "late":
+        return LateFusionClassifier(spec.input_shapes, spec.num_classes, spec.hidden, spec.dropout)
+    raise ValueError(f"unknown fusion {spec.fusion!r}; allowed: 'early', 'late'")
+
+
+__all__ = ["MLP", "EarlyFusionClassifier", "LateFusionClassifier", "build_classifier", "pool_group",
+           "pool_group_numpy", "pooled_dim"]

@@ -1,0 +1,47 @@
+"""The one place semiemo starts or joins Ray.
+
+Locally `ray.init()` needs no setup; on a cluster `RAY_ADDRESS` (or `--address`) is honoured, so
+the same command runs on a laptop and under `ray job submit`.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+
+def init_ray(address: str | None = None, *, num_cpus: int | None = None, quiet: bool = True, **kwargs: Any):
+    """Start a local Ray, or connect to `address` / `$RAY_ADDRESS`. Idempotent."""
+    import ray
+
+    if ray.is_initialized():
+        return ray.get_runtime_context()
+    address = address or os.environ.get("RAY_ADDRESS") or None
+    init_kwargs: dict[str, Any] = {"ignore_reinit_error": True, **kwargs}
+    if quiet:
+        init_kwargs.setdefault("log_to_driver", True)
+        init_kwargs.setdefault("include_dashboard", False)
+        init_kwargs.setdefault("configure_logging", True)
+        init_kwargs.setdefault("logging_level", "WARNING")
+    if address:
+        init_kwargs.pop("include_dashboard", None)
+        ray.init(address=address, **init_kwargs)
+    else:
+        if num_cpus is not None:
+            init_kwargs["num_cpus"] = num_cpus
+        # Workers must import semiemo from the same source tree as the driver.
+        init_kwargs.setdefault("runtime_env", _local_runtime_env())
+        ray.init(**init_kwargs)
+    return ray.get_runtime_context()
+
+
+def _local_runtime_env() -> dict[str, Any]:
+    env_vars = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
+    return {"env_vars": env_vars}
+
+
+def shutdown_ray() -> None:
+    import ray
+
+    if ray.is_initialized():
+        ray.shutdown()

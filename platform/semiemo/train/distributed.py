@@ -1,0 +1,177 @@
+"""One fold on a Ray Train TorchTrainer with DDP: the same `fit_fold`, run by N workers.
+
+- Data: the normalized `FoldData` is `ray.put` once by the driver; workers `ray.get` it (zero-copy
+  numpy) — nothing is re-featurized per worker.
+- DDP: `ray.train.torch.prepare_model` wraps each of `Method.trainable`, so their forward passes
+  synchronise gradients; `TwoStreams` shards rows by rank.
+- Checkpoints: every worker calls `ray.train.report(metrics, checkpoint=...)` each epoch (Train V2:
+  a barrier); rank 0 writes `state.pt` (model, optimizer, streams, best state, history), the others
+  pass no checkpoint. After training, one more report carries the test metrics and `result.pkl`.
+- Faults: `FailureConfig(max_failures)` restarts the worker group; the loop resumes from
+  `ray.train.get_checkpoint()`. Starting again with the same `name` and `storage_path` resumes too
+  (V2 restores the run's checkpoint snapshot), e.g. to train a finished run for more epochs.
+- TensorBoard events are written by rank 0 to `log_dir` (on a multi-node cluster: shared storage).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import pickle
+import signal
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from semiemo.methods.base import ModelSpec
+from semiemo.train.config import TrainConfig
+from semiemo.train.loop import FoldData, FoldResult, fit_fold
+
+STATE_FILE = "state.pt"
+RESULT_FILE = "result.pkl"
+
+
+@dataclass
+class FaultInjection:
+    """Test hook: worker `rank` SIGKILLs itself once, just before reporting epoch `epoch` (1-based).
+
+    `marker` is a file created before the kill, so the restarted worker does not kill itself again.
+    The sleep lets the controller collect the previous epoch's checkpoint first (it polls every 2 s).
+    """
+
+    epoch: int
+    marker: str
+    rank: int = 1
+    sleep_s: float = 3.0
+
+
+@dataclass
+class DistributedFold:
+    """Everything a worker needs besides the data (which travels by object reference)."""
+
+    method_name: str
+    method_params: dict[str, Any]
+    train: TrainConfig
+    spec: ModelSpec
+    seed: int = 0
+    log_dir: str | None = None
+    fault: FaultInjection | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _train_loop_per_worker(config: dict[str, Any]) -> None:
+    import ray
+    import ray.train
+    import ray.train.torch
+
+    job: DistributedFold = config["job"]
+    data: FoldData = ray.get(config["data"])
+    ctx = ray.train.get_context()
+    rank, world_size = ctx.get_world_rank(), ctx.get_world_size()
+    torch.set_num_threads(job.train.num_threads or int(config.get("cpus_per_worker", 1)))
+
+    resume_state = None
+    checkpoint = ray.train.get_checkpoint()
+    if checkpoint is not None:
+        with checkpoint.as_directory() as ckpt_dir:
+            resume_state = torch.load(Path(ckpt_dir) / STATE_FILE, map_location="cpu", weights_only=False)
+
+    last_state: dict[str, bytes] = {}
+
+    def report(metrics: dict[str, float], state: dict[str, Any]) -> None:
+        fault = job.fault
+        if (fault is not None and rank == fault.rank and int(metrics["epoch"]) == fault.epoch
+                and not os.path.exists(fault.marker)):
+            time.sleep(fault.sleep_s)
+            Path(fault.marker).write_text(f"killed rank {rank} at epoch {fault.epoch}\n")
+            os.kill(os.getpid(), signal.SIGKILL)
+        if rank != 0:
+            ray.train.report(metrics, checkpoint=None)
+            return
+        buf = io.BytesIO()
+        torch.save(state, buf)
+        last_state["bytes"] = buf.getvalue()
+        with tempfile.TemporaryDirectory() as tmp:
+            (Path(tmp) / STATE_FILE).write_bytes(last_state["bytes"])
+            ray.train.report(metrics, checkpoint=ray.train.Checkpoint.from_directory(tmp))
+
+    logger = None
+    if rank == 0 and job.log_dir:
+        from semiemo.train.tb_logging import TensorBoardLogger
+
+        logger = TensorBoardLogger(job.log_dir)
+    result = fit_fold(
+        data, job.method_name, job.method_params, job.train, job.spec,
+        seed=job.seed, report=report, logger=logger, resume_state=resume_state, rank=rank,
+        world_size=world_size, device=ray.train.torch.get_device(),
+        wrap_trainable=ray.train.torch.prepare_model,
+    )
+    final = {"epoch": float(result.epochs_run), "done": 1.0,
+             **{f"test/{k}": float(v) for k, v in result.test_metrics.items() if isinstance(v, (int, float))}}
+    if rank != 0:
+        ray.train.report(final, checkpoint=None)
+        return
+    if logger is not None:
+        logger.log_final(result.test_metrics, data.class_names, step=result.epochs_run)
+        logger.close()
+    with tempfile.TemporaryDirectory() as tmp:
+        if "bytes" not in last_state and resume_state is not None:  # resumed a finished run: keep its state
+            buf = io.BytesIO()
+            torch.save(resume_state, buf)
+            last_state["bytes"] = buf.getvalue()
+        if "bytes" in last_state:
+            (Path(tmp) / STATE_FILE).write_bytes(last_state["bytes"])
+        (Path(tmp) / RESULT_FILE).write_bytes(pickle.dumps(result))
+        ray.train.report(final, checkpoint=ray.train.Checkpoint.from_directory(tmp))
+
+
+def fit_fold_distributed(
+    data: FoldData,
+    job: DistributedFold,
+    *,
+    run_name: str,
+    storage_path: str | Path,
+    workers: int | None = None,
+    cpus_per_worker: float = 1,
+) -> FoldResult:
+    """Train one fold with `workers` DDP workers (default `job.train.workers`); returns rank 0's result.
+
+    Same `run_name` + `storage_path` as an earlier run: it resumes from that run's latest checkpoint.
+    """
+    import ray
+    import ray.train
+    from ray.train.torch import TorchTrainer
+
+    from semiemo.ray_runtime import init_ray
+
+    init_ray()
+    workers = workers or job.train.workers
+    use_gpu = job.train.use_gpu
+    if use_gpu is None:
+        use_gpu = bool(ray.cluster_resources().get("GPU", 0) >= workers)
+    storage_path = Path(storage_path).expanduser().resolve()
+    storage_path.mkdir(parents=True, exist_ok=True)
+    trainer = TorchTrainer(
+        _train_loop_per_worker,
+        train_loop_config={"job": job, "data": ray.put(data), "cpus_per_worker": cpus_per_worker},
+        scaling_config=ray.train.ScalingConfig(num_workers=workers, use_gpu=use_gpu,
+                                               resources_per_worker={"CPU": cpus_per_worker}),
+        run_config=ray.train.RunConfig(
+            name=run_name,
+            storage_path=str(storage_path),
+            failure_config=ray.train.FailureConfig(max_failures=job.train.max_failures),
+            checkpoint_config=ray.train.CheckpointConfig(num_to_keep=2),
+        ),
+    )
+    outcome = trainer.fit()
+    if outcome.checkpoint is None:
+        raise RuntimeError(f"distributed run {run_name!r} under {storage_path} finished without a checkpoint")
+    with outcome.checkpoint.as_directory() as ckpt_dir:
+        result_file = Path(ckpt_dir) / RESULT_FILE
+        if not result_file.exists():
+            raise RuntimeError(f"the last checkpoint of run {run_name!r} ({outcome.checkpoint.path}) holds no {RESULT_FILE}")
+        return pickle.loads(result_file.read_bytes())

@@ -1,0 +1,236 @@
+"""One experiment: a method on a corpus under a protocol, over seeds and folds -> a results table.
+
+`run_experiment` resolves the FeatureSet, encodes labels, and for each (seed, fold): subsamples the
+labeled training rows (`label_fraction`) and the unlabeled pool (`unlabeled_quantity`), fits the
+z-score on the labeled training split (+ paper 002's unlabeled strategy), and trains the fold —
+in-process when `train.workers == 1` (no TorchTrainer start-up: what sweeps need), on a Ray Train
+TorchTrainer with DDP otherwise. Closed-form methods (`svm`) are fitted on the same splits. Every fold
+appends one row to `<output_dir>/results.parquet` and writes TensorBoard events under
+`<output_dir>/tb/seed<seed>/<fold>`.
+
+Labels: `label_map` renames classes; labeled rows outside `labeled_domains` are treated as unlabeled
+(their label becomes hidden truth for diagnostics only); `fuzzy_labels` trains on vote distributions
+and scores with paper 002's tie rule. `oracle_label` is read only for pseudo-label accuracy.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from rich.console import Console
+
+from semiemo.features.featureset import FeatureSet
+from semiemo.labels import encode_labels, fuzzy_targets, labeled_mask, map_labels, score_vote_to_level
+from semiemo.methods.base import Method
+from semiemo.methods.registry import get_method
+from semiemo.normalization import fit_normalization
+from semiemo.protocols import Fold, make_folds, subsample_labeled, subsample_unlabeled
+from semiemo.train.config import ExperimentConfig
+from semiemo.train.loop import FoldData, FoldResult, fit_fold, model_spec, score
+from semiemo.train.metrics import classification_metrics
+from semiemo.train.results import append_results, flatten_metrics
+from semiemo.train.streams import Split
+
+console = Console(highlight=False)
+ReportCallback = Callable[[dict[str, Any]], None]
+
+
+@dataclass
+class PreparedData:
+    """The FeatureSet restricted to the requested groups, with targets every fold shares."""
+
+    features: FeatureSet
+    targets: np.ndarray          # [N, C] class distributions (zeros on unlabeled rows)
+    labels: np.ndarray           # [N] argmax class, -1 unlabeled
+    classes: list[str]
+    oracle: np.ndarray           # [N] hidden class of unlabeled rows, -1 unknown (diagnostics only)
+    fuzzy_eval: bool
+
+
+def select_groups(data: FeatureSet, features: list[str]) -> FeatureSet:
+    """Groups named in `features` (a featurizer `x` also selects its fields `x.<field>`)."""
+    keep = {}
+    for name in features:
+        found = {k: v for k, v in data.groups.items() if k == name or k.startswith(f"{name}.")}
+        if not found:
+            raise ValueError(f"feature group {name!r} is not in the FeatureSet; it has {sorted(data.groups)} "
+                             f"— set `features` to some of those")
+        keep.update(found)
+    lengths = {k: v for k, v in data.lengths.items() if k in keep}
+    return FeatureSet(manifest=data.manifest, groups=keep, lengths=lengths, dropped=dict(data.dropped))
+
+
+def prepare_data(cfg: ExperimentConfig, data: FeatureSet) -> PreparedData:
+    data = select_groups(data, cfg.features)
+    manifest = data.manifest.copy()
+    if cfg.label_map:
+        manifest["label"] = map_labels(manifest["label"], cfg.label_map)
+        if "oracle_label" in manifest.columns:
+            manifest["oracle_label"] = map_labels(manifest["oracle_label"], cfg.label_map)
+    hidden = pd.Series([None] * len(manifest), dtype=object)
+    if "oracle_label" in manifest.columns:
+        hidden = manifest["oracle_label"].astype(object).copy()
+    if cfg.labeled_domains is not None:
+        outside = labeled_mask(manifest) & ~manifest["domain"].isin(cfg.labeled_domains).to_numpy()
+        hidden[outside] = manifest.loc[outside, "label"]
+        manifest.loc[outside, "labeled"] = False
+    labels, classes = encode_labels(manifest)
+    targets = np.zeros((len(manifest), len(classes)), dtype=np.float32)
+    has = labels >= 0
+    targets[has, labels[has]] = 1.0
+    if cfg.fuzzy_labels:
+        if "votes" not in manifest.columns:
+            raise ValueError("fuzzy_labels=True needs a 'votes' column in the manifest (annotator votes per row)")
+        votes = manifest["votes"].to_numpy(dtype=object)
+        with_votes = has & np.array([v is not None and not (isinstance(v, float) and np.isnan(v)) and len(v) > 0 for v in votes])
+        numeric = any(isinstance(v, (int, float, np.number)) or str(v).replace(".", "", 1).isdigit()
+                      for row in votes[with_votes][:50] for v in row)
+        soft = fuzzy_targets(votes[with_votes], classes, score_vote_to_level if numeric else None)
+        targets[with_votes] = soft.astype(np.float32)
+    index = {c: i for i, c in enumerate(classes)}
+    oracle = np.array([index.get(v, -1) if isinstance(v, str) else -1 for v in hidden], dtype=np.int64)
+    oracle[has] = -1
+    return PreparedData(FeatureSet(manifest, data.groups, data.lengths, data.dropped), targets, labels, classes,
+                        oracle, cfg.fuzzy_labels)
+
+
+def fold_data(cfg: ExperimentConfig, prep: PreparedData, train_idx: np.ndarray, fold: Fold,
+              unlabeled_idx: np.ndarray) -> FoldData:
+    """Normalized numpy splits of one fold (z-score fitted on the labeled training rows)."""
+    splits: dict[str, dict[str, np.ndarray]] = {"train": {}, "val": {}, "test": {}, "unlabeled": {}}
+    rows = {"train": train_idx, "val": fold.val_idx, "test": fold.test_idx, "unlabeled": unlabeled_idx}
+    lengths: dict[str, dict[str, np.ndarray]] = {k: {} for k in splits}
+    for group, x in prep.features.groups.items():
+        ln = prep.features.lengths.get(group)
+        norm = fit_normalization(x, train_idx, unlabeled_idx, cfg.normalization, ln)
+        for split, r in rows.items():
+            sub_len = None if ln is None else ln[r]
+            transform = norm.transform_unlabeled if split == "unlabeled" else norm.transform_labeled
+            splits[split][group] = transform(x[r], sub_len).astype(np.float32, copy=False)
+            if sub_len is not None:
+                lengths[split][group] = sub_len
+    make = lambda s, targets: Split(splits[s], lengths[s], targets)  # noqa: E731
+    return FoldData(
+        train=make("train", prep.targets[train_idx]),
+        val=make("val", prep.targets[fold.val_idx]),
+        test=make("test", prep.targets[fold.test_idx]),
+        unlabeled=make("unlabeled", None) if len(unlabeled_idx) else None,
+        unlabeled_oracle=prep.oracle[unlabeled_idx] if len(unlabeled_idx) else None,
+        class_names=list(prep.classes),
+        fuzzy_eval=prep.fuzzy_eval,
+    )
+
+
+def _fit_closed_form(cls: type, cfg: ExperimentConfig, data: FoldData, seed: int) -> FoldResult:
+    from semiemo.methods.base import hparams_from_dict
+
+    t0 = time.perf_counter()
+    model = cls(hparams_from_dict(cls.HParams, cfg.method_params), seed=seed)
+    model.fit(data.train.inputs, data.train.targets.argmax(axis=1), data.train.lengths)  # type: ignore[union-attr]
+    fit_s = time.perf_counter() - t0
+    val = score(model.predict(data.val.inputs, data.val.lengths), data.val.targets, data) if len(data.val) else {}
+    test = score(model.predict(data.test.inputs, data.test.lengths), data.test.targets, data) if data.test is not None and len(data.test) else {}
+    return FoldResult(test_metrics=test, best_val_metrics=val, best_epoch=0, epochs_run=0, history=[],
+                      wall_time_s=fit_s, samples_per_s=len(data.train) / fit_s if fit_s > 0 else float("nan"))
+
+
+def output_dir(cfg: ExperimentConfig) -> Path:
+    from semiemo.paths import runs_root
+
+    return Path(cfg.output_dir) if cfg.output_dir else runs_root() / cfg.name
+
+
+def run_fold(cfg: ExperimentConfig, prep: PreparedData, fold: Fold, seed: int, *,
+             report: ReportCallback | None = None, run_dir: str | Path | None = None) -> dict[str, Any]:
+    """Train and test one (seed, fold); returns its results row (not written; `run_experiment` writes).
+
+    `report` gets one dict per epoch (seed, fold, epoch, train/<loss>, val/<metric>) — how a Tune
+    trial reports. With `run_dir`, TensorBoard events go to `<run_dir>/tb/seed<seed>/<fold>`.
+    """
+    cls = get_method(cfg.method)
+    manifest = prep.features.manifest
+    t0 = time.perf_counter()
+    train_idx = subsample_labeled(manifest, fold.train_idx, cfg.label_fraction, seed)
+    consumes = bool(getattr(cls, "consumes_unlabeled", False))
+    unlabeled_idx = subsample_unlabeled(fold.unlabeled_idx, cfg.unlabeled_quantity, seed) if consumes else np.zeros(0, np.int64)
+    data = fold_data(cfg, prep, train_idx, fold, unlabeled_idx)
+    tb_dir = Path(run_dir) / "tb" / f"seed{seed}" / fold.name if run_dir is not None else None
+
+    if not (isinstance(cls, type) and issubclass(cls, Method)):
+        result = _fit_closed_form(cls, cfg, data, seed)
+        if tb_dir is not None and result.test_metrics:
+            from semiemo.train.tb_logging import TensorBoardLogger
+
+            with TensorBoardLogger(tb_dir) as logger:
+                logger.log_final(result.test_metrics, data.class_names)
+    else:
+        spec = model_spec(data, cfg.model_hidden, cfg.model_dropout, cfg.fusion)
+        if cfg.train.workers > 1:
+            from semiemo.train.distributed import DistributedFold, fit_fold_distributed
+
+            job = DistributedFold(cfg.method, dict(cfg.method_params), cfg.train, spec, seed,
+                                  str(tb_dir) if tb_dir is not None else None)
+            storage = Path(run_dir if run_dir is not None else output_dir(cfg)) / "ray"
+            result = fit_fold_distributed(data, job, run_name=f"{cfg.name}-seed{seed}-{fold.name}", storage_path=storage)
+        else:
+            epoch_report = None
+            if report is not None:
+                def epoch_report(scalars: dict[str, float], _state: dict[str, Any]) -> None:
+                    report({"seed": seed, "fold": fold.name, **scalars})
+            logger = None
+            if tb_dir is not None:
+                from semiemo.train.tb_logging import TensorBoardLogger
+
+                logger = TensorBoardLogger(tb_dir)
+            try:
+                result = fit_fold(data, cfg.method, cfg.method_params, cfg.train, spec, seed=seed,
+                                  report=epoch_report, logger=logger)
+                if logger is not None:
+                    logger.log_final(result.test_metrics, data.class_names, step=result.epochs_run)
+            finally:
+                if logger is not None:
+                    logger.close()
+
+    val_scalars = {k: v for k, v in result.best_val_metrics.items() if k != "confusion"}
+    return {
+        "experiment": cfg.name, "corpus": cfg.corpus, "features": ",".join(cfg.features), "method": cfg.method,
+        "protocol": cfg.protocol.name, "seed": seed, "fold": fold.name, "label_fraction": cfg.label_fraction,
+        "normalization": cfg.normalization, "workers": cfg.train.workers,
+        "n_train": len(train_idx), "n_val": len(fold.val_idx), "n_test": len(fold.test_idx), "n_unlabeled": len(unlabeled_idx),
+        "best_epoch": result.best_epoch, "epochs_run": result.epochs_run, "stopped_early": result.stopped_early,
+        "train_time_s": result.wall_time_s, "wall_time_s": time.perf_counter() - t0,
+        "samples_per_s": result.samples_per_s, "pseudo_label_accuracy": result.pseudo_label_accuracy,
+        **flatten_metrics(result.test_metrics, "test_"), **flatten_metrics(val_scalars, "val_"),
+        "config_json": cfg.model_dump_json(),
+    }
+
+
+def run_experiment(cfg: ExperimentConfig, data: FeatureSet | None = None,
+                   report: ReportCallback | None = None) -> pd.DataFrame:
+    """All seeds x folds of `cfg`; one results row per (seed, fold), also appended to results.parquet."""
+    if data is None:
+        from semiemo.features import load_featureset
+
+        data = load_featureset(cfg.corpus, cfg.features, cfg.feature_store)
+    prep = prepare_data(cfg, data)
+    run_dir = output_dir(cfg)
+    rows = []
+    for seed in cfg.seeds:
+        folds = make_folds(prep.features.manifest, cfg.protocol, seed)
+        for k, fold in enumerate(folds):
+            row = run_fold(cfg, prep, fold, seed, report=report, run_dir=run_dir)
+            append_results([row], run_dir)
+            rows.append(row)
+            console.print(
+                f"[bold]{cfg.method}[/] seed {seed} fold {k + 1}/{len(folds)} [cyan]{fold.name}[/]  "
+                f"UA {row.get('test_ua', float('nan')):.3f}  WA {row.get('test_wa', float('nan')):.3f}  "
+                f"F1w {row.get('test_f1_weighted', float('nan')):.3f}  best epoch {row['best_epoch']}/{row['epochs_run']}  "
+                f"n_train {row['n_train']} n_unl {row['n_unlabeled']}  {row['wall_time_s']:.1f} s"
+            )
+    return pd.DataFrame(rows)

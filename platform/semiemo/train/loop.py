@@ -1,0 +1,297 @@
+"""The one training loop. It runs in-process (sweeps, single-worker trials) and inside a Ray Train
+worker (`train.distributed`) unchanged: the caller supplies rank/world size, a wrapper for DDP, a
+`report(epoch_metrics, checkpoint_state)` callback and a resume state; the loop itself does no I/O.
+
+Per epoch: `on_epoch_start` -> steps (`train_step` -> backward on `losses["loss"]` -> optimizer step
+-> `after_optimizer_step`) -> predictions on the unlabeled pool when the method asks for them (or an
+oracle exists, for the pseudo-label-accuracy diagnostic) -> `on_epoch_end` -> validation metrics ->
+best checkpoint by `checkpoint_metric` (mode max) -> report -> early stop. Then the best state is
+restored and evaluated on test.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from semiemo.methods.base import Method, ModelSpec, StepInfo, hparams_from_dict
+from semiemo.methods.registry import get_method
+from semiemo.train.config import TrainConfig
+from semiemo.train.metrics import classification_metrics, fuzzy_classification_metrics, pseudo_label_accuracy
+from semiemo.train.streams import Split, TensorPool, TwoStreams
+
+ReportFn = Callable[[dict[str, float], dict[str, Any]], None]
+EVAL_BATCH = 2048
+
+
+@dataclass
+class FoldData:
+    """One fold, normalized, as numpy (picklable; put once in the object store for DDP workers).
+
+    `unlabeled_oracle` holds the hidden truth of unlabeled rows (-1 unknown); training never reads
+    it, only the pseudo-label-accuracy diagnostic does. `fuzzy_eval`: validation/test targets are
+    vote distributions, scored with paper 002's tie rule.
+    """
+
+    train: Split
+    val: Split
+    test: Split | None
+    unlabeled: Split | None = None
+    unlabeled_oracle: np.ndarray | None = None
+    class_names: list[str] = field(default_factory=list)
+    fuzzy_eval: bool = False
+
+    @property
+    def num_classes(self) -> int:
+        return int(self.train.targets.shape[1])  # type: ignore[union-attr]
+
+    def input_shapes(self) -> dict[str, tuple[int, ...]]:
+        return {k: tuple(v.shape[1:]) for k, v in self.train.inputs.items()}
+
+
+@dataclass
+class FoldResult:
+    test_metrics: dict[str, Any]          # classification_metrics of the best state on test ({} without test)
+    best_val_metrics: dict[str, Any]
+    best_epoch: int                       # 1-based; 0 when no epoch ran
+    epochs_run: int                       # epochs completed in total (including before a resume)
+    history: list[dict[str, float]]       # the scalars reported each epoch
+    wall_time_s: float                    # training time of this process (validation excluded)
+    samples_per_s: float                  # labeled+unlabeled rows per second, all workers together
+    resumed_from_epoch: int = 0
+    stopped_early: bool = False
+    pseudo_label_accuracy: float = float("nan")  # last epoch, against oracle_label where present
+
+
+def model_spec(data: FoldData, hidden: tuple[int, ...] = (256, 128), dropout: float = 0.3, fusion: str = "early") -> ModelSpec:
+    return ModelSpec(input_shapes=data.input_shapes(), num_classes=data.num_classes, hidden=tuple(hidden),
+                     dropout=dropout, fusion=fusion)
+
+
+def build_method(name: str, params: dict | None, spec: ModelSpec, num_unlabeled: int) -> Method:
+    cls = get_method(name)
+    if not (isinstance(cls, type) and issubclass(cls, Method)):
+        raise ValueError(f"method {name!r} is not gradient-trained; run it through semiemo.train.experiment.run_fold")
+    return cls(spec, hparams_from_dict(cls.HParams, params), num_unlabeled=num_unlabeled)
+
+
+def method_state(method: Method) -> dict[str, torch.Tensor]:
+    """state_dict with DDP's `.module.` removed, so checkpoints load with or without DDP."""
+    state = method.state_dict()
+    wrapped = [n for n in method.trainable if isinstance(getattr(method, n), nn.parallel.DistributedDataParallel)]
+    if not wrapped:
+        return state
+    out = {}
+    for key, value in state.items():
+        for n in wrapped:
+            if key.startswith(f"{n}.module."):
+                key = f"{n}." + key[len(n) + len(".module."):]
+                break
+        out[key] = value
+    return out
+
+
+def unwrap_trainable(method: Method) -> None:
+    for n in method.trainable:
+        sub = getattr(method, n)
+        if isinstance(sub, nn.parallel.DistributedDataParallel):
+            setattr(method, n, sub.module)
+
+
+@torch.no_grad()
+def predict_proba(method: Method, pool: TensorPool) -> torch.Tensor:
+    """Softmax of `predict` over every row of the pool, in eval mode; [n, C] on the pool's device."""
+    was_training = method.training
+    method.eval()
+    parts = [torch.softmax(method.predict(b.inputs, b.lengths), dim=1) for b in pool.in_order(EVAL_BATCH)]
+    method.train(was_training)
+    return torch.cat(parts) if parts else torch.empty(0)
+
+
+def score(pred: np.ndarray, targets: np.ndarray, data: FoldData) -> dict[str, Any]:
+    if data.fuzzy_eval:
+        return fuzzy_classification_metrics(pred, targets, data.num_classes, data.class_names or None)
+    return classification_metrics(targets.argmax(axis=1), pred, data.num_classes, data.class_names or None)
+
+
+def evaluate(method: Method, pool: TensorPool, split: Split, data: FoldData) -> dict[str, Any]:
+    pred = predict_proba(method, pool).argmax(dim=1).cpu().numpy()
+    return score(pred, split.targets, data)  # type: ignore[arg-type]
+
+
+def make_optimizer(params: list[nn.Parameter], cfg: TrainConfig) -> torch.optim.Optimizer:
+    if cfg.optimizer == "adam":
+        return torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    return torch.optim.SGD(params, lr=cfg.lr, momentum=0.9, weight_decay=cfg.weight_decay)
+
+
+def default_device(use_gpu: bool | None) -> torch.device:
+    if use_gpu is False or not torch.cuda.is_available():
+        if use_gpu:
+            raise RuntimeError("use_gpu=True but torch sees no CUDA device")
+        return torch.device("cpu")
+    return torch.device("cuda")
+
+
+def fit_fold(
+    data: FoldData,
+    method_name: str,
+    method_params: dict | None,
+    train: TrainConfig,
+    spec: ModelSpec | None = None,
+    *,
+    seed: int = 0,
+    report: ReportFn | None = None,
+    logger: Any | None = None,
+    resume_state: dict[str, Any] | None = None,
+    rank: int = 0,
+    world_size: int = 1,
+    device: torch.device | None = None,
+    wrap_trainable: Callable[[nn.Module], nn.Module] | None = None,
+) -> FoldResult:
+    """Train one method on one fold; evaluate its best validation state on test.
+
+    `report(epoch_metrics, checkpoint_state)` is called after every epoch on every rank; the state
+    holds live tensors, so a reporter must serialize it before returning. `logger` (rank 0 only) gets
+    `log_epoch(epoch, scalars, confusion, class_names)` (confusion only on
+    improving epochs). `wrap_trainable` wraps each of
+    `Method.trainable` (Ray's `prepare_model` for DDP). `resume_state` is a checkpoint_state from an
+    earlier report: training continues after its epoch.
+    """
+    device = device or default_device(train.use_gpu)
+    if train.num_threads:
+        torch.set_num_threads(train.num_threads)
+    torch.manual_seed(seed)
+    spec = spec or model_spec(data)
+    cls = get_method(method_name)
+    use_unlabeled = bool(getattr(cls, "consumes_unlabeled", False)) and data.unlabeled is not None and len(data.unlabeled) > 0
+    num_unlabeled = len(data.unlabeled) if use_unlabeled else 0  # type: ignore[arg-type]
+    method = build_method(method_name, method_params, spec, num_unlabeled).to(device)
+    if resume_state is not None:
+        method.load_state_dict(resume_state["method"])
+    if wrap_trainable is not None:
+        for n in method.trainable:
+            setattr(method, n, wrap_trainable(getattr(method, n)))
+    optimizer = make_optimizer(method.parameters_for_optimizer(), train)
+
+    labeled_pool = TensorPool(data.train, device)
+    unlabeled_pool = TensorPool(data.unlabeled, device) if use_unlabeled else None  # type: ignore[arg-type]
+    val_pool = TensorPool(data.val, device) if len(data.val) else None
+    streams = TwoStreams(labeled_pool, unlabeled_pool, train.batch_size, train.mu, seed, rank, world_size, train.steps_per_epoch)
+    oracle = None
+    if use_unlabeled and data.unlabeled_oracle is not None and (np.asarray(data.unlabeled_oracle) >= 0).any():
+        oracle = np.asarray(data.unlabeled_oracle)
+
+    start_epoch, step, samples, train_time = 0, 0, 0, 0.0
+    best: dict[str, Any] = {"epoch": 0, "score": -math.inf, "method": None, "val_metrics": {}}
+    history: list[dict[str, float]] = []
+    bad_epochs = 0
+    if resume_state is not None:
+        optimizer.load_state_dict(resume_state["optimizer"])
+        streams.load_state_dict(resume_state["streams"])
+        start_epoch, step = int(resume_state["epoch"]), int(resume_state["step"])
+        samples, train_time = int(resume_state.get("samples", 0)), float(resume_state.get("train_time", 0.0))
+        best, history = resume_state["best"], list(resume_state["history"])
+        bad_epochs = int(resume_state.get("bad_epochs", 0))
+        torch.set_rng_state(resume_state["torch_rng"])
+    total_steps = train.epochs * streams.steps_per_epoch
+    stopped_early = bool(resume_state.get("stopped_early", False)) if resume_state else False
+    plabel_acc = float("nan")
+
+    epoch = start_epoch
+    while epoch < train.epochs and not stopped_early:
+        info = StepInfo(epoch=epoch, step=step, total_steps=total_steps, num_epochs=train.epochs)
+        method.train()
+        method.on_epoch_start(info)
+        sums: dict[str, torch.Tensor] = {}
+        n_steps = 0
+        t0 = time.perf_counter()
+        for labeled_batch, unlabeled_batch in streams.epoch():
+            info = StepInfo(epoch=epoch, step=step, total_steps=total_steps, num_epochs=train.epochs)
+            losses = method.train_step(labeled_batch, unlabeled_batch, info)
+            optimizer.zero_grad(set_to_none=True)
+            losses["loss"].backward()
+            optimizer.step()
+            step += 1
+            method.after_optimizer_step(StepInfo(epoch=epoch, step=step, total_steps=total_steps, num_epochs=train.epochs))
+            for k, v in losses.items():
+                v = v.detach() if isinstance(v, torch.Tensor) else torch.tensor(float(v))
+                sums[k] = sums[k] + v if k in sums else v
+            n_steps += 1
+            samples += len(labeled_batch) + (len(unlabeled_batch) if unlabeled_batch is not None else 0)
+        train_time += time.perf_counter() - t0
+
+        scalars: dict[str, float] = {"epoch": float(epoch + 1)}
+        scalars.update({f"train/{k}": float(v) / max(n_steps, 1) for k, v in sums.items()})
+        unlabeled_proba = None
+        if unlabeled_pool is not None and (cls.needs_unlabeled_predictions or oracle is not None):
+            unlabeled_proba = predict_proba(method, unlabeled_pool)
+        end_info = StepInfo(epoch=epoch, step=step, total_steps=total_steps, num_epochs=train.epochs)
+        extra = method.on_epoch_end(end_info, unlabeled_proba if cls.needs_unlabeled_predictions else None) or {}
+        scalars.update({f"train/{k}": float(v) for k, v in extra.items()})
+        if oracle is not None and unlabeled_proba is not None:
+            plabel_acc = pseudo_label_accuracy(unlabeled_proba.argmax(dim=1).cpu().numpy(), oracle)
+            scalars["train/pseudo_label_accuracy"] = plabel_acc
+
+        val_metrics = evaluate(method, val_pool, data.val, data) if val_pool is not None else {}
+        scalars.update({f"val/{k}": float(v) for k, v in val_metrics.items() if isinstance(v, (int, float))})
+        epoch += 1
+        current = val_metrics.get(train.checkpoint_metric, float(epoch)) if val_metrics else float(epoch)
+        if val_metrics and train.checkpoint_metric not in val_metrics:
+            raise ValueError(f"checkpoint_metric {train.checkpoint_metric!r} is not a validation metric; "
+                             f"choose one of {sorted(k for k, v in val_metrics.items() if isinstance(v, (int, float)))}")
+        improved = current > best["score"]
+        if improved:
+            best = {"epoch": epoch, "score": float(current), "val_metrics": val_metrics,
+                    "method": {k: v.detach().clone() for k, v in method_state(method).items()}}
+            bad_epochs = 0
+        else:
+            bad_epochs += 1
+        stopped_early = train.patience is not None and bad_epochs >= train.patience and epoch < train.epochs
+        scalars["val/best_epoch"] = float(best["epoch"])
+        history.append(scalars)
+        if logger is not None and rank == 0:
+            # The confusion image is drawn when validation improves (the state test will use): a
+            # figure per epoch would cost more than a small model's epoch.
+            logger.log_epoch(epoch, scalars, val_metrics.get("confusion") if improved else None, data.class_names)
+        if report is not None:
+            report(scalars, {
+                "epoch": epoch, "step": step, "samples": samples, "train_time": train_time,
+                "method": method_state(method), "optimizer": optimizer.state_dict(), "streams": streams.state_dict(),
+                "best": best, "history": history, "bad_epochs": bad_epochs, "stopped_early": stopped_early,
+                "torch_rng": torch.get_rng_state(),
+            })
+
+    unwrap_trainable(method)
+    if best["method"] is not None:
+        method.load_state_dict(best["method"])
+    test_metrics = {}
+    if data.test is not None and len(data.test):
+        test_metrics = evaluate(method, TensorPool(data.test, device), data.test, data)
+    if plabel_acc != plabel_acc and history:  # resumed after the last epoch: take the recorded value
+        plabel_acc = history[-1].get("train/pseudo_label_accuracy", float("nan"))
+    return FoldResult(
+        test_metrics=test_metrics,
+        best_val_metrics=best["val_metrics"],
+        best_epoch=int(best["epoch"]),
+        epochs_run=epoch,
+        history=history,
+        wall_time_s=train_time,
+        samples_per_s=samples * world_size / train_time if train_time > 0 else float("nan"),
+        resumed_from_epoch=start_epoch,
+        stopped_early=stopped_early,
+        pseudo_label_accuracy=plabel_acc,
+    )
+
+
+def copy_state(state: dict[str, Any]) -> dict[str, Any]:
+    """A detached deep copy of a checkpoint_state (reporters that keep it in memory)."""
+    return copy.deepcopy(state)

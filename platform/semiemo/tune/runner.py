@@ -1,0 +1,220 @@
+"""Run one search-space file as a Ray Tune sweep; Optuna (TPE) or the paper's grid; resumable.
+
+Layout of a sweep directory (`<storage_dir>/<name>/`):
+
+    tune/<name>/        Tune's experiment state (what `Tuner.restore` reads) and trial dirs
+    optuna.db           the Optuna study (SQLite; any RDB URL via `optuna_storage`): optuna-dashboard
+    tensorboard/<trial> per-trial curves + HParams: `tensorboard --logdir <sweep dir>/tensorboard`
+    finished.jsonl      final reports as they arrive (so a killed driver never re-trains a finished trial)
+    results.parquet/csv one row per (trial, seed, fold): swept parameters, test metrics, objective
+    errors.csv          trials that failed, with their error (only when some did)
+    spec.yaml           the validated search space that ran
+
+Optuna sweeps hand `OptunaSearch` a study in `RDBStorage`, so Optuna itself records every trial's
+params, intermediate values and final value there. Grid sweeps use Tune's `grid_search`; a driver
+callback (`OptunaGridRecorder`) writes each finished grid trial into the same study.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import yaml
+
+from semiemo.tune.space import SearchSpace, load_spec, to_param_space, trial_budget
+from semiemo.tune.trial import ROWS_KEY, rows_from_result, run_trial
+
+OPTUNA_DB = "optuna.db"
+
+
+def default_storage_dir() -> Path:
+    from semiemo.paths import home
+
+    return home() / "sweeps"
+
+
+def sweep_dir(spec: SearchSpace, storage_dir: str | Path | None = None) -> Path:
+    return Path(storage_dir or default_storage_dir()).expanduser().resolve() / spec.name
+
+
+def optuna_url(spec: SearchSpace, storage_dir: str | Path | None = None, optuna_storage: str | None = None) -> str:
+    """The study's RDB URL: `optuna_storage` when given, else SQLite at `<sweep dir>/optuna.db`."""
+    return optuna_storage or f"sqlite:///{sweep_dir(spec, storage_dir) / OPTUNA_DB}"
+
+
+def run_sweep(
+    spec: str | Path | SearchSpace,
+    address: str | None = None,
+    storage_dir: str | Path | None = None,
+    resume: bool = True,
+    *,
+    optuna_storage: str | None = None,
+    data: Any = None,
+    objective: Any = None,
+    verbose: int = 1,
+) -> pd.DataFrame:
+    """Run (or resume) the sweep; returns its results table (also written to the sweep directory).
+
+    `data`: a FeatureSet for every trial (default: loaded once here, passed by `tune.with_parameters`).
+    `objective`: what a trial runs (default `run_experiment`); a module-level function of the same signature.
+    """
+    import optuna
+    from ray import tune
+
+    from semiemo.ray_runtime import init_ray
+    from semiemo.tune.callbacks import FinishedLedger, OptunaGridRecorder, TensorBoardCallback, read_ledger
+
+    spec = spec if isinstance(spec, SearchSpace) else load_spec(spec)
+    out = sweep_dir(spec, storage_dir)
+    tune_root = out / "tune"
+    exp_path = tune_root / spec.name
+    url = optuna_url(spec, storage_dir, optuna_storage)
+    restoring = resume and tune.Tuner.can_restore(str(exp_path))
+    if not restoring:
+        _start_fresh(out, spec, url)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "spec.yaml").write_text(yaml.safe_dump(spec.model_dump(mode="json", by_alias=True), sort_keys=False))
+
+    init_ray(address)
+    if data is None and objective is None:
+        data = _load_data_once(spec, address)
+    storage = optuna.storages.RDBStorage(url)
+    ledger = out / "finished.jsonl"
+    trainable = tune.with_resources(
+        tune.with_parameters(run_trial, spec=spec.model_dump(mode="json", by_alias=True), data=data,
+                             finished=read_ledger(ledger), cpus=spec.resources_per_trial.cpu,
+                             objective=objective),
+        {"cpu": spec.resources_per_trial.cpu, "gpu": spec.resources_per_trial.gpu},
+    )
+    discrete = {k: p.values_for_record() for k, p in spec.parameters.items() if p.values_for_record()}
+    names = list(spec.parameters) + (["seed"] if spec.search_kind == "grid" else [])
+    if spec.search_kind == "grid":
+        discrete["seed"] = list(spec.seeds)
+    callbacks: list[Any] = [
+        TensorBoardCallback(out / "tensorboard", names, spec.metric, discrete),
+        FinishedLedger(ledger),
+    ]
+    if spec.search_kind == "grid":
+        callbacks.append(OptunaGridRecorder(storage, spec.name, spec.metric, spec.mode, discrete))
+
+    if restoring:
+        tuner = tune.Tuner.restore(str(exp_path), trainable=trainable, resume_unfinished=True,
+                                   resume_errored=False, restart_errored=True)
+    else:
+        tuner = tune.Tuner(
+            trainable,
+            param_space=to_param_space(spec),
+            tune_config=tune.TuneConfig(
+                metric=spec.metric, mode=spec.mode, num_samples=spec.num_samples,
+                search_alg=_searcher(spec, storage), scheduler=_scheduler(spec),
+                max_concurrent_trials=spec.max_concurrent_trials, reuse_actors=True),
+            run_config=tune.RunConfig(name=spec.name, storage_path=str(tune_root), callbacks=callbacks,
+                                      verbose=verbose, failure_config=tune.FailureConfig(max_failures=0)),
+        )
+    grid = tuner.fit()
+    table, errors = results_table(grid, spec)
+    write_table(table, out / "results")
+    if not errors.empty:
+        errors.to_csv(out / "errors.csv", index=False)
+    return table
+
+
+def _start_fresh(out: Path, spec: SearchSpace, url: str) -> None:
+    """A new sweep (or `resume=False`): clear this sweep's earlier state, including its Optuna study."""
+    import optuna
+
+    for sub in ("tune", "tensorboard"):
+        shutil.rmtree(out / sub, ignore_errors=True)
+    for f in ("finished.jsonl", "errors.csv", "results.parquet", "results.csv"):
+        (out / f).unlink(missing_ok=True)
+    out.mkdir(parents=True, exist_ok=True)
+    try:
+        optuna.delete_study(study_name=spec.name, storage=url)
+    except KeyError:
+        pass
+
+
+def _searcher(spec: SearchSpace, storage: Any) -> Any:
+    if spec.search_kind == "grid":
+        return None  # Tune's BasicVariantGenerator expands `grid_search`
+    import optuna
+    from ray.tune.search.optuna import OptunaSearch
+
+    return OptunaSearch(sampler=optuna.samplers.TPESampler(seed=spec.sampler_seed),
+                        study_name=spec.name, storage=storage)
+
+
+def _scheduler(spec: SearchSpace) -> Any:
+    if spec.scheduler.kind == "fifo":
+        return None
+    from ray.tune.schedulers import ASHAScheduler
+
+    cfg = spec.base_config()
+    seeds_per_trial = 1 if spec.search_kind == "grid" else len(spec.seeds)
+    folds = cfg.protocol.max_folds or 1
+    max_t = spec.scheduler.max_t or cfg.train.epochs * seeds_per_trial * folds + 1
+    return ASHAScheduler(time_attr="training_iteration", grace_period=spec.scheduler.grace_period,
+                         reduction_factor=spec.scheduler.reduction_factor, max_t=max_t)
+
+
+def _load_data_once(spec: SearchSpace, address: str | None) -> Any:
+    """The FeatureSet for every trial, loaded on the driver; None when trials sweep corpus/features."""
+    if {"corpus", "features", "feature_store"} & set(spec.parameters):
+        return None
+    from semiemo.features import load_featureset
+
+    cfg = spec.base_config()
+    return load_featureset(cfg.corpus, list(cfg.features), store_root=cfg.feature_store, address=address)
+
+
+def results_table(grid: Any, spec: SearchSpace) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(one row per trial × seed × fold, failed trials with their error) from a Tune ResultGrid."""
+    rows: list[dict[str, Any]] = []
+    errors: list[dict[str, Any]] = []
+    names = list(spec.parameters) + (["seed"] if spec.search_kind == "grid" else [])
+    for result in grid:
+        metrics = dict(result.metrics or {})
+        params = {k: result.config.get(k) for k in names}
+        base = {"trial_id": metrics.get("trial_id") or Path(result.path).name, **params,
+                "objective": metrics.get(spec.metric), "epochs_reported": metrics.get("training_iteration")}
+        if result.error is not None:
+            errors.append({**base, "error": f"{type(result.error).__name__}: {result.error}"})
+            rows.append({**base, "status": "ERROR"})
+            continue
+        test_rows = rows_from_result(metrics)
+        if not test_rows:  # ASHA stopped it before the test evaluation
+            rows.append({**base, "status": "STOPPED"})
+            continue
+        for r in test_rows:
+            r = {k: v for k, v in r.items() if k not in params or k == "seed"}
+            rows.append({**base, "status": "TERMINATED", **r, **({"seed": params["seed"]} if "seed" in params else {})})
+    table = pd.DataFrame(rows)
+    if not table.empty:
+        table = table.drop(columns=[ROWS_KEY], errors="ignore")
+    return _arrow_safe(table), pd.DataFrame(errors)
+
+
+def _arrow_safe(df: pd.DataFrame) -> pd.DataFrame:
+    """Columns mixing types (e.g. unlabeled_quantity 0, 500, "all") become strings for Parquet."""
+    for c in df.columns:
+        if df[c].dtype == object:
+            types = {type(v) for v in df[c].dropna()}
+            if len(types) > 1 or (types and not types <= {str}) and any(isinstance(v, (list, dict)) for v in df[c].dropna()):
+                df[c] = df[c].map(lambda v: v if v is None or (isinstance(v, float) and pd.isna(v)) else str(v))
+    return df
+
+
+def write_table(df: pd.DataFrame, stem: Path) -> None:
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    df.to_parquet(stem.with_suffix(".parquet"), index=False)
+    df.to_csv(stem.with_suffix(".csv"), index=False)
+
+
+def read_results(spec: SearchSpace, storage_dir: str | Path | None = None) -> pd.DataFrame:
+    return pd.read_parquet(sweep_dir(spec, storage_dir) / "results.parquet")
+
+
+__all__ = ["run_sweep", "sweep_dir", "optuna_url", "results_table", "read_results", "trial_budget"]

@@ -1,0 +1,106 @@
+"""What one Tune trial runs: the trial's `ExperimentConfig`, trained by `run_experiment`, reporting each epoch.
+
+Every epoch's validation metrics and losses go to `tune.report` (ASHA and Optuna see them); the last
+report adds the test metrics of every (seed, fold) row, so the driver can build the sweep's table
+without reading trial directories (which need not be on a shared filesystem).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any, Callable
+
+import pandas as pd
+
+FINAL_FLAG = "final"        # 1.0 on the trial's last report, the one that carries test rows
+ROWS_KEY = "rows_json"      # that report's (seed, fold) test rows, as JSON records
+TEST_PREFIX = "test_"
+
+
+def numeric_metrics(d: dict[str, Any], prefix: str = "") -> dict[str, float]:
+    """The finite scalar numbers of a (nested) report dict, nested keys joined with '/'."""
+    out: dict[str, float] = {}
+    for k, v in d.items():
+        key = f"{prefix}{k}"
+        if isinstance(v, dict):
+            out.update(numeric_metrics(v, prefix=f"{key}/"))
+        elif isinstance(v, bool):
+            out[key] = float(v)
+        elif isinstance(v, (int, float)) or (hasattr(v, "item") and getattr(v, "ndim", 1) == 0):
+            f = float(v)
+            if math.isfinite(f):
+                out[key] = f
+    return out
+
+
+def with_flat_val_names(metrics: dict[str, float]) -> dict[str, float]:
+    """The loop reports `val/ua`; results tables say `val_ua`. A spec's `metric: val_ua` must find its
+    value in every report (OptunaSearch reads it per epoch), so each `val/<m>` also goes as `val_<m>`."""
+    out = dict(metrics)
+    out.update({"val_" + k[4:]: v for k, v in metrics.items() if k.startswith("val/")})
+    return out
+
+
+def summarize(frame: pd.DataFrame, metric: str, last_epoch: dict[str, float]) -> dict[str, Any]:
+    """The trial's final report: the objective, mean test metrics and the per-(seed, fold) rows."""
+    final: dict[str, Any] = {FINAL_FLAG: 1.0}
+    numeric = [c for c in frame.columns if pd.api.types.is_numeric_dtype(frame[c]) and not pd.api.types.is_bool_dtype(frame[c])
+               and c.startswith((TEST_PREFIX, "val_"))]
+    final.update(numeric_metrics({c: frame[c].mean() for c in numeric}))  # e.g. test_ua, val_ua of the best epoch
+    if metric not in final and metric in last_epoch:
+        final[metric] = last_epoch[metric]                   # the last epoch's value
+    final[ROWS_KEY] = frame.to_json(orient="records", default_handler=str)
+    return final
+
+
+Objective = Callable[..., pd.DataFrame]  # (cfg: ExperimentConfig, data=FeatureSet | None, report=fn) -> rows
+
+
+def run_trial(config: dict[str, Any], *, spec: dict[str, Any], data: Any = None,
+              finished: dict[str, dict[str, Any]] | None = None, cpus: float = 1.0,
+              objective: Objective | None = None) -> None:
+    """Tune function trainable. `spec` is the SearchSpace as a dict; `data` the driver's FeatureSet.
+
+    `objective` defaults to `semiemo.train.experiment.run_experiment`; anything with its signature
+    works (the overhead benchmark times the same objective under bare Optuna).
+    `finished` maps trial ids whose final report the driver already holds (a resumed sweep whose
+    snapshot predates their end): such a trial re-reports its result instead of training again.
+    """
+    from ray import tune
+
+    from semiemo.tune.space import SearchSpace, experiment_config
+
+    trial_id = tune.get_context().get_trial_id()
+    if finished and trial_id in finished:
+        tune.report(dict(finished[trial_id]))
+        return
+
+    sweep = SearchSpace.model_validate(spec)
+    params = {k: v for k, v in config.items() if k != "seed"}
+    cfg = experiment_config(sweep, params, seed=config.get("seed"))
+    cfg.name = f"{sweep.name}-{trial_id}"
+    cfg.output_dir = tune.get_context().get_trial_dir()  # each trial its own results file
+    if cfg.train.num_threads is None:
+        cfg.train.num_threads = max(1, int(cpus))
+    import torch
+
+    torch.set_num_threads(cfg.train.num_threads)
+
+    last_epoch: dict[str, float] = {}
+
+    def report(epoch: dict[str, Any]) -> None:
+        nonlocal last_epoch
+        last_epoch = with_flat_val_names(numeric_metrics(epoch))
+        tune.report(dict(last_epoch))
+
+    if objective is None:
+        from semiemo.train.experiment import run_experiment as objective
+    frame = objective(cfg, data=data, report=report)
+    tune.report(summarize(frame, sweep.metric, last_epoch))
+
+
+def rows_from_result(metrics: dict[str, Any]) -> list[dict[str, Any]]:
+    """Test rows carried by a trial's final report (empty when ASHA stopped it early)."""
+    raw = metrics.get(ROWS_KEY)
+    return json.loads(raw) if isinstance(raw, str) else []
