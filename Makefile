@@ -14,7 +14,7 @@ $(BIN)/python:
 
 # torch first and pinned: an unpinned torch pulls a multi-GB CUDA build on CPU machines.
 $(STAMP): $(BIN)/python pyproject.toml
-	$(BIN)/pip install "$(TORCH_SPEC)"
+	$(BIN)/pip install $(TORCH_SPEC)
 	$(BIN)/pip install -e .
 	touch $@
 

@@ -90,6 +90,19 @@ class RejectsPoison(SignalStats):
         return {"rejects_poison": super().__call__(batch)["signal_stats"]}
 
 
+class ModelBackedStats(SignalStats):
+    """Declares itself model-backed, so the pipeline serves it from an actor pool."""
+
+    name: ClassVar[str] = "model_backed_stats"
+    model_backed: ClassVar[bool] = True
+
+    def schema(self):
+        return {"model_backed_stats": FieldSpec((3,))}
+
+    def __call__(self, batch):
+        return {"model_backed_stats": super().__call__(batch)["signal_stats"]}
+
+
 class SpeakerCode:
     """A featurizer that reads a manifest column and no audio."""
 
@@ -359,3 +372,49 @@ def test_load_featureset_drops_failed_rows_and_counts_them(tmp_path):
     assert "gone" not in set(fs.manifest["utt_id"])
     assert len(fs) == 4 and fs.groups["signal_stats"].shape == (4, 3)
     assert fs.dropped == {"signal_stats:missing_file": 1}
+
+
+def test_model_backed_featurizer_runs_in_an_actor_pool(tmp_path):
+    manifest = clean_corpus(tmp_path / "wav", 6)
+    fs = load_featureset(manifest, [ModelBackedStats()], store_root=str(tmp_path / "store"), block_size=3,
+                         model_concurrency=1, progress=False)
+    np.testing.assert_allclose(fs.groups["model_backed_stats"][:, 2], 0.2 + 0.01 * np.arange(6), atol=1e-4)
+
+
+def test_synthetic_rows_are_rendered_on_the_worker(tmp_path):
+    from semiemo.corpora.synthetic import SynthConfig, render_audio, synthesize_manifest
+
+    cfg = SynthConfig(n_acted=3, n_wild_labeled=0, n_unlabeled=0, seed=0, visual_in_manifest=False)
+    manifest = synthesize_manifest(cfg)
+    assert "path" not in manifest.columns or manifest["path"].isna().all()
+    fs = load_featureset(manifest, [SignalStats()], store_root=str(tmp_path / "store"), progress=False)
+    seconds = [len(render_audio(cfg, int(i))) / SAMPLE_RATE for i in fs.manifest["synth_index"]]
+    np.testing.assert_allclose(fs.groups["signal_stats"][:, 2], seconds, atol=1e-4)
+
+
+# ------------------------------------------------------------------------------------------------
+# command line
+# ------------------------------------------------------------------------------------------------
+
+
+def _cli(*args: str) -> str:
+    from typer.testing import CliRunner
+
+    from semiemo.cli import app
+
+    result = CliRunner().invoke(app, list(args))
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_features_ls_lists_each_store_entry(bad_run):
+    report, stats, poison = bad_run
+    out = _cli("features", "ls", "--store", report.store_uri)
+    assert stats.key.config_hash in out and poison.key.config_hash in out
+
+
+def test_features_show_prints_schema_and_errors_by_reason(bad_run):
+    report, stats, _ = bad_run
+    out = _cli("features", "show", str(stats.key)[:24], "--store", report.store_uri)
+    assert "signal_stats: shape (3,) float32" in out
+    assert "error missing_file: 1" in out

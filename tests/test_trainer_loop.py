@@ -235,3 +235,20 @@ def test_tensorboard_events_hold_every_loss_scalar_and_the_confusion_image(small
     assert {"val/confusion", "test/confusion"} <= set(acc.Tags()["images"])
     png = acc.Images("test/confusion")[-1].encoded_image_string
     assert png[:4] == b"\x89PNG"
+
+
+@pytest.mark.slow
+def test_run_experiment_featurizes_the_corpus_when_no_featureset_is_given(tmp_path):
+    """End to end: corpus spec -> load_featureset (Ray Data, opensmile) -> folds -> results."""
+    from semiemo.ray_runtime import shutdown_ray
+
+    cfg = ExperimentConfig(name="e2e", corpus="synthetic:acted=60,wild_labeled=20,unlabeled=10,seed=0",
+                           features=["egemaps"], feature_store=str(tmp_path / "store"), output_dir=str(tmp_path / "run"),
+                           method="supervised", protocol=ProtocolConfig(name="loso", max_folds=1),
+                           train=TrainConfig(num_threads=1, epochs=2, batch_size=16))
+    try:
+        df = run_experiment(cfg)
+    finally:
+        shutdown_ray()
+    assert len(df) == 1 and 0.0 <= df["test_ua"].iloc[0] <= 1.0
+    assert (tmp_path / "run" / "results.parquet").exists()

@@ -134,7 +134,7 @@ def bar_chart(summary: pd.DataFrame, path: str | Path, metrics: Sequence[str] = 
     ax.set_xticks(x, summary["method"], rotation=30, ha="right")
     ax.set_ylabel("test score (mean ± 95 % CI)")
     ax.set_ylim(0, 1)
-    ax.set_title(title)
+    ax.set_title(title, fontsize=9, wrap=True)
     ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=120)

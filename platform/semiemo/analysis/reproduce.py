@@ -97,7 +97,7 @@ def _one_series(curve: pd.DataFrame, claim: ShapeClaim, xname: str) -> Verdict:
 
         rho = float(spearmanr(np.arange(len(xs)), means).statistic) if np.nanstd(means) > 0 else 0.0
         sign = 1 if claim.kind == "increasing" else -1
-        ok = sign * rho >= TREND_RHO and sign * (means[-1] - means[0]) > 0
+        ok = sign * rho >= TREND_RHO - 1e-9 and sign * (means[-1] - means[0]) > 0
         return Verdict(ok, f"{claim.kind}? Spearman ρ={rho:+.2f} (need {'≥' if sign > 0 else '≤'} {sign * TREND_RHO:+.1f}), "
                            f"first {means[0]:.4f} → last {means[-1]:.4f}")
     if claim.kind == "best_at":

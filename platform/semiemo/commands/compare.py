@@ -65,6 +65,6 @@ def register(app: typer.Typer) -> None:
         setup = (f"corpus `{corpus}`, features `{features}`, protocol `{protocol}`, label fraction {label_fraction}, "
                  f"seeds {list(range(seeds))}, {epochs} epochs, B={batch_size}, μ={mu}")
         paths = write_report(results, out_dir, title=f"Methods on {corpus}", setup=setup)
-        console.print(markdown_table(summarize(results)))
+        typer.echo(markdown_table(summarize(results)))  # plain: rich would wrap the table rows
         for kind, path in paths.items():
             console.print(f"{kind}: {path}")

@@ -37,15 +37,18 @@ def register(app: typer.Typer) -> None:
         from semiemo.features.store import FeatureStore
 
         fs = FeatureStore(store)
+        entries = fs.entries()
         table = Table(title=f"feature store {fs.uri}")
-        for col in ("manifest", "featurizer", "config", "rows", "errors", "blocks", "size"):
-            table.add_column(col, justify="right" if col in ("rows", "errors", "blocks", "size") else "left")
-        for entry in fs.entries():
+        key_width = max([len(str(e.key)) for e in entries] + [3])
+        table.add_column("key (manifest/featurizer-config)", no_wrap=True, min_width=key_width)
+        for col in ("rows", "flagged", "errors", "blocks", "size"):
+            table.add_column(col, justify="right", no_wrap=True)
+        for entry in entries:
             meta = entry.meta() or {}
             counts = meta.get("counts") or entry.counts()
             blocks = f"{counts.get('blocks_done', '?')}/{meta.get('n_blocks', '?')}"
-            table.add_row(entry.key.manifest_hash, entry.key.featurizer, entry.key.config_hash,
-                          str(counts.get("ok", "?")), str(counts.get("errors", "?")), blocks, _size(entry.size_bytes()))
+            table.add_row(str(entry.key), str(counts.get("ok", "?")), str(counts.get("flagged", "?")),
+                          str(counts.get("errors", "?")), blocks, _size(entry.size_bytes()))
         Console().print(table)
 
     @features_app.command("show")

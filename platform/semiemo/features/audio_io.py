@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import os
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -93,7 +94,9 @@ def read_audio_file(path: str) -> tuple[np.ndarray, int]:
         try:
             import librosa
 
-            samples, sr = librosa.load(path, sr=None, mono=False, dtype=np.float32)
+            with warnings.catch_warnings():  # librosa warns that soundfile failed: we know, we asked it next
+                warnings.simplefilter("ignore")
+                samples, sr = librosa.load(path, sr=None, mono=False, dtype=np.float32)
         except Exception:  # noqa: BLE001
             raise AudioError(CORRUPT_FILE, f"cannot decode {path}: {sf_error} — re-encode it as 16 kHz WAV "
                              "(e.g. `ffmpeg -i in -ar 16000 -ac 1 out.wav`) or drop it") from sf_error

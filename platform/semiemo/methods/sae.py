@@ -12,6 +12,7 @@ pooled, concatenated input groups. The stack is trained jointly rather than gree
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 import torch
 from torch import nn
@@ -59,7 +60,9 @@ class SAE(Method):
     name = "sae"
     HParams = SAEHParams
     consumes_unlabeled = True
-    trainable = ("model",)  # under DDP the unused half (decoder or head) needs find_unused_parameters
+    trainable = ("model",)
+    # Each phase leaves half the net unused (head while pre-training, decoder after): DDP must be told.
+    ddp_find_unused_parameters: ClassVar[bool] = True
 
     def __init__(self, spec: ModelSpec, hparams: SAEHParams, num_unlabeled: int = 0) -> None:
         super().__init__(spec, hparams, num_unlabeled)

@@ -127,6 +127,12 @@ def evaluate(method: Method, pool: TensorPool, split: Split, data: FoldData) -> 
     return score(pred, split.targets, data)  # type: ignore[arg-type]
 
 
+def _mean(values: list) -> float:
+    if values and isinstance(values[0], torch.Tensor):
+        return float(torch.stack([v.float().reshape(()) for v in values]).mean())
+    return float(np.mean([float(v) for v in values]))
+
+
 def make_optimizer(params: list[nn.Parameter], cfg: TrainConfig) -> torch.optim.Optimizer:
     if cfg.optimizer == "adam":
         return torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
@@ -161,10 +167,11 @@ def fit_fold(
 
     `report(epoch_metrics, checkpoint_state)` is called after every epoch on every rank; the state
     holds live tensors, so a reporter must serialize it before returning. `logger` (rank 0 only) gets
-    `log_epoch(epoch, scalars, confusion, class_names)` (confusion only on
-    improving epochs). `wrap_trainable` wraps each of
-    `Method.trainable` (Ray's `prepare_model` for DDP). `resume_state` is a checkpoint_state from an
-    earlier report: training continues after its epoch.
+    `log_epoch(epoch, scalars, confusion, class_names)` (confusion only on improving epochs).
+    `wrap_trainable` wraps each of `Method.trainable` (Ray's `prepare_model` for DDP).
+    `resume_state` is a checkpoint_state from an earlier report: training continues after its epoch.
+    Reported scalars: `epoch`, `train/<every key train_step and on_epoch_end return>`,
+    `train/pseudo_label_accuracy` (oracle present), `val/<metric>`, `val/best_epoch`.
     """
     device = device or default_device(train.use_gpu)
     if train.num_threads:
@@ -211,7 +218,7 @@ def fit_fold(
         info = StepInfo(epoch=epoch, step=step, total_steps=total_steps, num_epochs=train.epochs)
         method.train()
         method.on_epoch_start(info)
-        sums: dict[str, torch.Tensor] = {}
+        logged: dict[str, list] = {}  # per-step losses, detached; averaged once per epoch (no per-step sync)
         n_steps = 0
         t0 = time.perf_counter()
         for labeled_batch, unlabeled_batch in streams.epoch():
@@ -221,16 +228,16 @@ def fit_fold(
             losses["loss"].backward()
             optimizer.step()
             step += 1
-            method.after_optimizer_step(StepInfo(epoch=epoch, step=step, total_steps=total_steps, num_epochs=train.epochs))
+            info.step = step
+            method.after_optimizer_step(info)
             for k, v in losses.items():
-                v = v.detach() if isinstance(v, torch.Tensor) else torch.tensor(float(v))
-                sums[k] = sums[k] + v if k in sums else v
+                logged.setdefault(k, []).append(v.detach() if isinstance(v, torch.Tensor) and v.requires_grad else v)
             n_steps += 1
             samples += len(labeled_batch) + (len(unlabeled_batch) if unlabeled_batch is not None else 0)
         train_time += time.perf_counter() - t0
 
         scalars: dict[str, float] = {"epoch": float(epoch + 1)}
-        scalars.update({f"train/{k}": float(v) / max(n_steps, 1) for k, v in sums.items()})
+        scalars.update({f"train/{k}": _mean(v) for k, v in logged.items()})
         unlabeled_proba = None
         if unlabeled_pool is not None and (cls.needs_unlabeled_predictions or oracle is not None):
             unlabeled_proba = predict_proba(method, unlabeled_pool)

@@ -183,10 +183,12 @@ class FinishedLedger(Callback):
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
+        self._seen = set(read_ledger(self.path))
 
     def on_trial_result(self, iteration: int, trials: list, trial: Any, result: dict, **info: Any) -> None:
-        if not result.get(FINAL_FLAG):
+        if not result.get(FINAL_FLAG) or trial.trial_id in self._seen:
             return
+        self._seen.add(trial.trial_id)
         keep = {k: v for k, v in result.items() if k not in _TUNE_KEYS or k == FINAL_FLAG}
         with self.path.open("a") as f:
             f.write(json.dumps({"trial_id": trial.trial_id, "result": keep}, default=str) + "\n")

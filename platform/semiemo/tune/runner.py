@@ -6,6 +6,7 @@ Layout of a sweep directory (`<storage_dir>/<name>/`):
     optuna.db           the Optuna study (SQLite; any RDB URL via `optuna_storage`): optuna-dashboard
     tensorboard/<trial> per-trial curves + HParams: `tensorboard --logdir <sweep dir>/tensorboard`
     finished.jsonl      final reports as they arrive (so a killed driver never re-trains a finished trial)
+    trials/<trial id>   each trial's own run_experiment output (results.parquet, TensorBoard per seed/fold)
     results.parquet/csv one row per (trial, seed, fold): swept parameters, test metrics, objective
     errors.csv          trials that failed, with their error (only when some did)
     spec.yaml           the validated search space that ran
@@ -86,7 +87,7 @@ def run_sweep(
     trainable = tune.with_resources(
         tune.with_parameters(run_trial, spec=spec.model_dump(mode="json", by_alias=True), data=data,
                              finished=read_ledger(ledger), cpus=spec.resources_per_trial.cpu,
-                             objective=objective),
+                             objective=objective, trials_dir=str(out / "trials")),
         {"cpu": spec.resources_per_trial.cpu, "gpu": spec.resources_per_trial.gpu},
     )
     discrete = {k: p.values_for_record() for k, p in spec.parameters.items() if p.values_for_record()}
@@ -126,7 +127,7 @@ def _start_fresh(out: Path, spec: SearchSpace, url: str) -> None:
     """A new sweep (or `resume=False`): clear this sweep's earlier state, including its Optuna study."""
     import optuna
 
-    for sub in ("tune", "tensorboard"):
+    for sub in ("tune", "tensorboard", "trials"):
         shutil.rmtree(out / sub, ignore_errors=True)
     for f in ("finished.jsonl", "errors.csv", "results.parquet", "results.csv"):
         (out / f).unlink(missing_ok=True)

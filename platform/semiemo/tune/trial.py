@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
 from typing import Any, Callable
 
 import pandas as pd
 
 FINAL_FLAG = "final"        # 1.0 on the trial's last report, the one that carries test rows
-ROWS_KEY = "rows_json"      # that report's (seed, fold) test rows, as JSON records
+ROWS_KEY = "rows_json"
+REPLAYED = "replayed"       # 1.0 when a resumed trial re-reports its recorded result instead of training      # that report's (seed, fold) test rows, as JSON records
 TEST_PREFIX = "test_"
 
 
@@ -59,11 +61,13 @@ Objective = Callable[..., pd.DataFrame]  # (cfg: ExperimentConfig, data=FeatureS
 
 def run_trial(config: dict[str, Any], *, spec: dict[str, Any], data: Any = None,
               finished: dict[str, dict[str, Any]] | None = None, cpus: float = 1.0,
-              objective: Objective | None = None) -> None:
+              objective: Objective | None = None, trials_dir: str | None = None) -> None:
     """Tune function trainable. `spec` is the SearchSpace as a dict; `data` the driver's FeatureSet.
 
     `objective` defaults to `semiemo.train.experiment.run_experiment`; anything with its signature
     works (the overhead benchmark times the same objective under bare Optuna).
+    `trials_dir`: each trial's run_experiment output (results.parquet, its own TensorBoard events) goes
+    to `<trials_dir>/<trial id>` (on a multi-node cluster: on the node that ran it, unless shared).
     `finished` maps trial ids whose final report the driver already holds (a resumed sweep whose
     snapshot predates their end): such a trial re-reports its result instead of training again.
     """
@@ -73,14 +77,14 @@ def run_trial(config: dict[str, Any], *, spec: dict[str, Any], data: Any = None,
 
     trial_id = tune.get_context().get_trial_id()
     if finished and trial_id in finished:
-        tune.report(dict(finished[trial_id]))
+        tune.report({**finished[trial_id], REPLAYED: 1.0})
         return
 
     sweep = SearchSpace.model_validate(spec)
     params = {k: v for k, v in config.items() if k != "seed"}
     cfg = experiment_config(sweep, params, seed=config.get("seed"))
     cfg.name = f"{sweep.name}-{trial_id}"
-    cfg.output_dir = tune.get_context().get_trial_dir()  # each trial its own results file
+    cfg.output_dir = str(Path(trials_dir) / trial_id) if trials_dir else tune.get_context().get_trial_dir()
     if cfg.train.num_threads is None:
         cfg.train.num_threads = max(1, int(cpus))
     import torch

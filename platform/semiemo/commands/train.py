@@ -1,0 +1,117 @@
+"""`semiemo train`: one method, one corpus, one protocol, over seeds -> results table + Parquet + TensorBoard."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Optional
+
+import typer
+
+
+def parse_sets(items: list[str] | None) -> dict[str, Any]:
+    """['threshold=0.95', 'lambda_u=1'] -> {'threshold': 0.95, 'lambda_u': 1} (values parsed as YAML scalars)."""
+    import yaml
+
+    out: dict[str, Any] = {}
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise typer.BadParameter(f"--set expects key=value, got {item!r} (e.g. --set threshold=0.95)")
+        out[key.strip()] = yaml.safe_load(value)
+    return out
+
+
+def parse_seeds(text: str) -> list[int]:
+    try:
+        seeds = [int(s) for s in text.split(",") if s.strip()]
+    except ValueError:
+        raise typer.BadParameter(f"--seeds expects comma-separated integers such as 0,1,2, got {text!r}")
+    if not seeds:
+        raise typer.BadParameter("--seeds needs at least one seed")
+    return seeds
+
+
+def results_table(df, title: str = "results"):
+    """A rich table: one row per (seed, fold), then mean ± 95 % CI over them."""
+    from rich.table import Table
+
+    from semiemo.train.metrics import mean_ci95
+
+    columns = [("test_ua", "UA"), ("test_wa", "WA"), ("test_f1_weighted", "F1 w"), ("test_f1_macro", "F1 macro")]
+    table = Table(title=title)
+    for name in ("seed", "fold", *[c[1] for c in columns], "best epoch", "time s"):
+        table.add_column(name, justify="right" if name not in ("fold",) else "left")
+    for _, row in df.iterrows():
+        table.add_row(str(row["seed"]), str(row["fold"]), *[f"{row.get(c, float('nan')):.3f}" for c, _ in columns],
+                      f"{row['best_epoch']}/{row['epochs_run']}", f"{row['wall_time_s']:.1f}")
+    cells = []
+    for c, _ in columns:
+        mean, ci = mean_ci95(df[c].astype(float)) if c in df else (float("nan"), float("nan"))
+        cells.append(f"{mean:.3f}" + ("" if ci != ci else f" ± {ci:.3f}"))
+    table.add_section()
+    table.add_row("", "mean ± 95% CI", *cells, "", f"{df['wall_time_s'].sum():.1f}")
+    return table
+
+
+def train(
+    corpus: str = typer.Option("synthetic", "--corpus", help="synthetic[:k=v,...], casia[:path], a manifest path, ..."),
+    features: str = typer.Option("egemaps", "--features", help="comma-separated feature groups, e.g. is10,text"),
+    method: str = typer.Option("supervised", "--method", help="a registered method (supervised, svm, fixmatch, ...)"),
+    protocol: str = typer.Option("loso", "--protocol", help="kfold | loso | loso_session | speaker_kfold | fixed | holdout"),
+    folds: int = typer.Option(5, "--folds", help="folds for kfold / speaker_kfold"),
+    max_folds: Optional[int] = typer.Option(None, "--max-folds", help="run only the first n folds per seed"),
+    workers: int = typer.Option(1, "--workers", help=">1: Ray Train TorchTrainer with DDP"),
+    label_fraction: float = typer.Option(1.0, "--label-fraction", help="share of labeled training rows (stratified, seeded)"),
+    unlabeled_quantity: Optional[int] = typer.Option(None, "--unlabeled-quantity", help="unlabeled rows used (default: all)"),
+    epochs: int = typer.Option(30, "--epochs"),
+    batch_size: int = typer.Option(64, "--batch-size", help="labeled batch B (global across workers)"),
+    mu: int = typer.Option(1, "--mu", help="μ: unlabeled batch = μ·B"),
+    steps_per_epoch: Optional[int] = typer.Option(None, "--steps-per-epoch", help="default: one pass over the labeled rows"),
+    lr: float = typer.Option(1e-3, "--lr"),
+    patience: Optional[int] = typer.Option(None, "--patience", help="early stop after n epochs without improvement"),
+    max_failures: int = typer.Option(0, "--max-failures", help="Ray Train worker-group restarts (workers > 1)"),
+    seeds: str = typer.Option("0", "--seeds", help="comma-separated seeds, e.g. 0,1,2"),
+    sets: Optional[list[str]] = typer.Option(None, "--set", help="method hyperparameter key=value (repeatable)"),
+    fusion: str = typer.Option("early", "--fusion", help="early | late"),
+    normalization: str = typer.Option("self", "--normalization", help="unlabeled z-score: none | self | shift | combine"),
+    fuzzy_labels: bool = typer.Option(False, "--fuzzy-labels", help="soft targets from annotator votes (paper 002)"),
+    name: Optional[str] = typer.Option(None, "--name", help="experiment name (default: <method>-<corpus>)"),
+    out: Optional[Path] = typer.Option(None, "--out", help="output folder (default: $SEMIEMO_HOME/runs/<name>)"),
+    feature_store: Optional[str] = typer.Option(None, "--feature-store", help="feature store root (default: $SEMIEMO_HOME/features)"),
+    address: Optional[str] = typer.Option(None, "--address", help="Ray address; default $RAY_ADDRESS or a local Ray"),
+) -> None:
+    """Train and test one method under a protocol; print a results table, write results.parquet and TensorBoard."""
+    from pydantic import ValidationError
+    from rich.console import Console
+
+    from semiemo.train.config import ExperimentConfig, ProtocolConfig, TrainConfig
+    from semiemo.train.experiment import output_dir, run_experiment
+
+    import sys
+
+    console = Console() if sys.stdout.isatty() else Console(width=150)
+    try:
+        cfg = ExperimentConfig(
+            name=name or f"{method}-{corpus.split(':')[0]}",
+            corpus=corpus, features=[f.strip() for f in features.split(",") if f.strip()], feature_store=feature_store,
+            method=method, method_params=parse_sets(sets), fusion=fusion, normalization=normalization,
+            fuzzy_labels=fuzzy_labels, protocol=ProtocolConfig(name=protocol, folds=folds, max_folds=max_folds),
+            label_fraction=label_fraction, unlabeled_quantity=unlabeled_quantity, seeds=parse_seeds(seeds),
+            train=TrainConfig(epochs=epochs, batch_size=batch_size, mu=mu, steps_per_epoch=steps_per_epoch, lr=lr,
+                              workers=workers, patience=patience, max_failures=max_failures),
+            output_dir=str(out) if out else None,
+        )
+    except ValidationError as e:
+        raise typer.BadParameter(str(e))
+    if address or workers > 1:
+        from semiemo.ray_runtime import init_ray
+
+        init_ray(address)
+    df = run_experiment(cfg)
+    console.print(results_table(df, title=f"{cfg.method} on {cfg.corpus} ({cfg.protocol.name}, {','.join(cfg.features)})"))
+    run_dir = output_dir(cfg)
+    console.print(f"results: {run_dir / 'results.parquet'}\nTensorBoard: tensorboard --logdir {run_dir / 'tb'}")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("train")(train)
