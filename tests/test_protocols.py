@@ -288,3 +288,24 @@ def test_casia_loso_folds_are_speaker_independent():
     for fold in folds:
         assert not _values(m, fold.train_idx, "speaker") & _values(m, fold.test_idx, "speaker")
         assert len(fold.val_idx) > 0 and not set(fold.val_idx) & set(fold.train_idx)
+
+
+def test_row_level_validation_does_not_hold_out_training_speakers():
+    """Too few speakers for speaker-held-out validation: validation rows come from training speakers,
+    which must stay in training and keep their unlabeled rows in the pool."""
+    import pandas as pd
+
+    from semiemo.protocols import make_folds
+    from semiemo.train.config import ProtocolConfig
+
+    rows = []
+    for spk in ("a", "b", "c", "d"):
+        for i in range(30):
+            rows.append({"utt_id": f"{spk}{i}", "speaker": spk, "split_group": spk, "corpus": "t", "domain": "acted",
+                         "labeled": i < 20, "label": ["x", "y"][i % 2] if i < 20 else None})
+    manifest = pd.DataFrame(rows)
+    for fold in make_folds(manifest, ProtocolConfig(name="loso", validation_fraction=0.1), 0):
+        test_speaker = manifest.loc[fold.test_idx, "speaker"].unique().tolist()
+        assert list(fold.held_out_groups) == test_speaker
+        pool_speakers = set(manifest.loc[fold.unlabeled_idx, "speaker"])
+        assert pool_speakers == {"a", "b", "c", "d"} - set(test_speaker)

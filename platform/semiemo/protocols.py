@@ -275,7 +275,10 @@ def _grouped_fold(name, manifest, train_rows, test_rows, y, cfg, rng_seed) -> Fo
         train_rows, y, manifest[column].to_numpy(dtype=object), cfg.validation_fraction, rng_seed
     )
     groups = manifest[column].to_numpy(dtype=object)
-    held_out = tuple(sorted(set(groups[test_rows]) | set(groups[val]), key=str))
+    # Validation speakers are held out only when validation is speaker-independent; when it fell back to
+    # a fraction of the training speakers' rows, those speakers still train (and their unlabeled rows stay).
+    val_groups = set(groups[val]) - set(groups[train])
+    held_out = tuple(sorted(set(groups[test_rows]) | val_groups, key=str))
     return Fold(name, train, val, _sorted(test_rows), group_column=column, held_out_groups=held_out)
 
 

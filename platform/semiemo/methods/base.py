@@ -84,6 +84,8 @@ class Method(nn.Module):
     # True: after each epoch the trainer passes `on_epoch_end` the softmax probabilities [N_u, C] of
     # `predict` on the whole unlabeled pool (row i = unlabeled Batch.index i), in eval mode.
     needs_unlabeled_predictions: ClassVar[bool] = False
+    # DDP must look for parameters a step leaves unused (e.g. SAE trains the decoder or the head by phase).
+    ddp_find_unused_parameters: ClassVar[bool] = False
 
     def __init__(self, spec: ModelSpec, hparams: Any, num_unlabeled: int = 0) -> None:
         super().__init__()

@@ -89,6 +89,9 @@ def _train_loop_per_worker(config: dict[str, Any]) -> None:
             time.sleep(fault.sleep_s)
             Path(fault.marker).write_text(f"killed rank {rank} at epoch {fault.epoch}\n")
             os.kill(os.getpid(), signal.SIGKILL)
+        # `val/ua` also as `val_ua`: inside a Tune trial these reports reach the searcher and ASHA
+        # (TuneReportCallback), whose specs name flat metrics.
+        metrics = {**metrics, **{"val_" + k[4:]: v for k, v in metrics.items() if k.startswith("val/")}}
         if rank != 0:
             ray.train.report(metrics, checkpoint=None)
             return
@@ -108,7 +111,7 @@ def _train_loop_per_worker(config: dict[str, Any]) -> None:
         data, job.method_name, job.method_params, job.train, job.spec,
         seed=job.seed, report=report, logger=logger, resume_state=resume_state, rank=rank,
         world_size=world_size, device=ray.train.torch.get_device(),
-        wrap_trainable=ray.train.torch.prepare_model,
+        wrap_trainable=_ddp_wrapper(job.method_name),
     )
     final = {"epoch": float(result.epochs_run), "done": 1.0,
              **{f"test/{k}": float(v) for k, v in result.test_metrics.items() if isinstance(v, (int, float))}}
@@ -127,6 +130,18 @@ def _train_loop_per_worker(config: dict[str, Any]) -> None:
             (Path(tmp) / STATE_FILE).write_bytes(last_state["bytes"])
         (Path(tmp) / RESULT_FILE).write_bytes(pickle.dumps(result))
         ray.train.report(final, checkpoint=ray.train.Checkpoint.from_directory(tmp))
+
+
+def _ddp_wrapper(method_name: str):
+    """`prepare_model`, told when a method leaves some parameters unused in a step (e.g. SAE's phases)."""
+    import ray.train.torch
+
+    from semiemo.methods.registry import get_method
+
+    if getattr(get_method(method_name), "ddp_find_unused_parameters", False):
+        return lambda module: ray.train.torch.prepare_model(
+            module, parallel_strategy_kwargs={"find_unused_parameters": True})
+    return ray.train.torch.prepare_model
 
 
 def fit_fold_distributed(
@@ -155,6 +170,13 @@ def fit_fold_distributed(
         use_gpu = bool(ray.cluster_resources().get("GPU", 0) >= workers)
     storage_path = Path(storage_path).expanduser().resolve()
     storage_path.mkdir(parents=True, exist_ok=True)
+    callbacks = []
+    try:  # inside a Tune trial, rank 0's per-epoch reports go on to Tune (Train V2 + Tune composition)
+        from ray.tune.integration.ray_train import TuneReportCallback
+
+        callbacks.append(TuneReportCallback())
+    except RuntimeError:  # "must be used in a Tune session": a plain run
+        pass
     trainer = TorchTrainer(
         _train_loop_per_worker,
         train_loop_config={"job": job, "data": ray.put(data), "cpus_per_worker": cpus_per_worker},
@@ -165,6 +187,7 @@ def fit_fold_distributed(
             storage_path=str(storage_path),
             failure_config=ray.train.FailureConfig(max_failures=job.train.max_failures),
             checkpoint_config=ray.train.CheckpointConfig(num_to_keep=2),
+            callbacks=callbacks,
         ),
     )
     outcome = trainer.fit()

@@ -14,13 +14,6 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 from scipy import stats
-from sklearn.metrics import (
-    accuracy_score,
-    confusion_matrix,
-    f1_score,
-    precision_score,
-    recall_score,
-)
 
 from semiemo.labels import fuzzy_correct, resolve_fuzzy_truth
 
@@ -55,21 +48,27 @@ def classification_metrics(
     names = [str(c) for c in (class_names if class_names is not None else range(num_classes))]
     if len(names) != num_classes:
         raise ValueError(f"{len(names)} class names for {num_classes} classes")
-    all_labels = list(range(num_classes))
-    in_truth = np.unique(t).tolist()
-    in_either = np.union1d(t, p).tolist()
-    per_class_f1 = f1_score(t, p, labels=all_labels, average=None, zero_division=0)
+    # Everything derives from one confusion matrix (cheap enough to run every epoch); the tests pin
+    # each number to sklearn's own recall/f1/precision functions.
+    cm = np.bincount(t * num_classes + p, minlength=num_classes * num_classes).reshape(num_classes, num_classes)
+    support, predicted, hits = cm.sum(axis=1), cm.sum(axis=0), np.diag(cm).astype(np.float64)
+    recall = np.divide(hits, support, out=np.zeros(num_classes), where=support > 0)
+    precision = np.divide(hits, predicted, out=np.zeros(num_classes), where=predicted > 0)
+    denom = precision + recall
+    per_class_f1 = np.divide(2 * precision * recall, denom, out=np.zeros(num_classes), where=denom > 0)
+    weights = support / support.sum()
+    in_truth, in_either = support > 0, (support > 0) | (predicted > 0)
     out = {
-        "ua": float(recall_score(t, p, labels=in_truth, average="macro", zero_division=0)),
-        "wa": float(accuracy_score(t, p)),
-        "f1_weighted": float(f1_score(t, p, labels=all_labels, average="weighted", zero_division=0)),
-        "f1_macro": float(f1_score(t, p, labels=in_either, average="macro", zero_division=0)),
-        "wap": float(precision_score(t, p, labels=all_labels, average="weighted", zero_division=0)),
+        "ua": float(recall[in_truth].mean()),
+        "wa": float(hits.sum() / len(t)),
+        "f1_weighted": float((per_class_f1 * weights).sum()),
+        "f1_macro": float(per_class_f1[in_either].mean()),
+        "wap": float((precision * weights).sum()),
         "n": int(len(t)),
     }
     for name, value in zip(names, per_class_f1):
         out[f"f1_{name}"] = float(value)
-    out["confusion"] = confusion_matrix(t, p, labels=all_labels).tolist()
+    out["confusion"] = cm.tolist()
     return out
 
 
