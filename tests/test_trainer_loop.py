@@ -252,3 +252,16 @@ def test_run_experiment_featurizes_the_corpus_when_no_featureset_is_given(tmp_pa
         shutdown_ray()
     assert len(df) == 1 and 0.0 <= df["test_ua"].iloc[0] <= 1.0
     assert (tmp_path / "run" / "results.parquet").exists()
+
+
+def test_labeled_rows_left_out_by_label_fraction_join_the_unlabeled_pool_with_their_truth_hidden(tmp_path):
+    data = gaussian_featureset(n_per_class_speaker=8, unlabeled=20)
+    base = dict(name="rest", method="pseudo_label", features=["egemaps"], output_dir=str(tmp_path),
+                protocol=ProtocolConfig(name="loso", max_folds=1), label_fraction=0.5,
+                method_params={"warmup_epochs": 1}, train=TrainConfig(num_threads=1, epochs=2, batch_size=16))
+    with_rest = run_experiment(ExperimentConfig(**base), data).iloc[0]
+    without = run_experiment(ExperimentConfig(**{**base, "unlabeled_from_rest": False}), data).iloc[0]
+    assert with_rest["n_train"] == without["n_train"]
+    # the labeled training rows not drawn by the 50 % subsample are now unlabeled rows
+    assert with_rest["n_unlabeled"] - without["n_unlabeled"] == with_rest["n_train"]
+    assert 0.0 <= with_rest["pseudo_label_accuracy"] <= 1.0

@@ -113,7 +113,7 @@ def featurize(
     options = replace(options or PipelineOptions(), **overrides)
     fzs = [resolve_featurizer(f) for f in featurizers]
     _check_columns(manifest, fzs)
-    ordered = _sorted_manifest(manifest)
+    ordered = _sorted_manifest(manifest, _needed_columns(manifest, fzs))
     base_dir = options.base_dir or manifest.attrs.get("root")
     options = replace(options, base_dir=str(base_dir) if base_dir else None)
 
@@ -138,10 +138,12 @@ def featurize(
 
     counts = {}
     for i, (entry, f, bs) in enumerate(zip(entries, fzs, block_sizes)):
-        c = entry.counts()
         meta = entry.meta() or {}
-        meta.update(counts=c, complete=c["blocks_done"] == _n_blocks(len(ordered), bs), updated=time.time())
-        entry.write_meta(meta)
+        if computed[i] or not meta.get("complete") or "counts" not in meta:
+            c = entry.counts()  # read back from the store: totals over this run and earlier ones
+            meta.update(counts=c, complete=c["blocks_done"] == _n_blocks(len(ordered), bs), updated=time.time())
+            entry.write_meta(meta)
+        c = meta["counts"]
         counts[f.name] = FeaturizerCounts(key=str(entry.key), ok=c["ok"], flagged=c["flagged"],
                                           errors_by_reason=c["errors_by_reason"],
                                           blocks_total=_n_blocks(len(ordered), bs), blocks_computed=computed[i])
@@ -183,10 +185,18 @@ def _check_columns(manifest: pd.DataFrame, fzs: list[Featurizer]) -> None:
                              f"(it has {sorted(map(str, manifest.columns))})")
 
 
-def _sorted_manifest(manifest: pd.DataFrame) -> pd.DataFrame:
-    """Row order that defines the blocks: by utt_id, independent of how the manifest was ordered."""
+def _needed_columns(manifest: pd.DataFrame, fzs: list[Featurizer]) -> list[str]:
+    columns = [c for c in AUDIO_COLUMNS if c in manifest.columns]
+    for f in fzs:
+        columns += [c for c in getattr(f, "needs_columns", ()) if c not in columns]
+    return columns
+
+
+def _sorted_manifest(manifest: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """The columns workers read, in the row order that defines the blocks: by utt_id, whatever the
+    manifest's own order (only those columns are copied: a manifest may carry heavy visual lists)."""
     ids = manifest["utt_id"].astype(str).to_numpy(dtype=object)
-    return manifest.iloc[np.argsort(ids, kind="stable")].reset_index(drop=True)
+    return manifest[columns].iloc[np.argsort(ids, kind="stable")].reset_index(drop=True)
 
 
 def _n_blocks(n_rows: int, block_size: int) -> int:
@@ -242,9 +252,7 @@ def _run_blocks(ordered, blocks, block_size, model_backed, fzs, entries, store, 
     init_ray(address)
     DataContext.get_current().enable_progress_bars = options.progress
     used = sorted({i for which in blocks.values() for i in which})
-    columns = [c for c in AUDIO_COLUMNS if c in ordered.columns]
-    for i in used:
-        columns += [c for c in getattr(fzs[i], "needs_columns", ()) if c not in columns]
+    columns = _needed_columns(ordered, [fzs[i] for i in used])
     specs = [_block_spec(ordered, b, block_size, columns, which) for b, which in sorted(blocks.items())]
     ds = ray.data.from_items(specs, override_num_blocks=len(specs))
     worker_kwargs = {

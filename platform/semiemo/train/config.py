@@ -56,6 +56,8 @@ class ExperimentConfig(_Strict):
     protocol: ProtocolConfig = Field(default_factory=ProtocolConfig)
     label_fraction: float = 1.0                   # stratified, seeded subsample of labeled training rows
     unlabeled_quantity: int | None = None         # None: the whole unlabeled pool
+    unlabeled_from_rest: bool = True              # labeled training rows left out by label_fraction join the
+                                                  # unlabeled pool (labels hidden; truth kept for diagnostics)
     labeled_domains: list[str] | None = None      # e.g. ["acted", "wild"]; None: all
     label_map: dict[str, str] | None = None       # e.g. {"excitement": "happiness"}
     fuzzy_labels: bool = False                    # soft targets from votes (paper 002)

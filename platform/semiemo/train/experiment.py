@@ -121,7 +121,10 @@ def fold_data(cfg: ExperimentConfig, prep: PreparedData, train_idx: np.ndarray, 
         val=make("val", prep.targets[fold.val_idx]),
         test=make("test", prep.targets[fold.test_idx]),
         unlabeled=make("unlabeled", None) if len(unlabeled_idx) else None,
-        unlabeled_oracle=prep.oracle[unlabeled_idx] if len(unlabeled_idx) else None,
+        # hidden truth of the pool: oracle_label of unlabeled rows, the held-back label of rows that
+        # label_fraction moved into the pool (never seen by training; diagnostics only)
+        unlabeled_oracle=(np.where(prep.labels[unlabeled_idx] >= 0, prep.labels[unlabeled_idx], prep.oracle[unlabeled_idx])
+                          if len(unlabeled_idx) else None),
         class_names=list(prep.classes),
         fuzzy_eval=prep.fuzzy_eval,
     )
@@ -158,7 +161,10 @@ def run_fold(cfg: ExperimentConfig, prep: PreparedData, fold: Fold, seed: int, *
     t0 = time.perf_counter()
     train_idx = subsample_labeled(manifest, fold.train_idx, cfg.label_fraction, seed)
     consumes = bool(getattr(cls, "consumes_unlabeled", False))
-    unlabeled_idx = subsample_unlabeled(fold.unlabeled_idx, cfg.unlabeled_quantity, seed) if consumes else np.zeros(0, np.int64)
+    pool = fold.unlabeled_idx
+    if cfg.unlabeled_from_rest and len(train_idx) < len(fold.train_idx):
+        pool = np.concatenate([pool, np.setdiff1d(fold.train_idx, train_idx)])
+    unlabeled_idx = subsample_unlabeled(pool, cfg.unlabeled_quantity, seed) if consumes else np.zeros(0, np.int64)
     data = fold_data(cfg, prep, train_idx, fold, unlabeled_idx)
     tb_dir = Path(run_dir) / "tb" / f"seed{seed}" / fold.name if run_dir is not None else None
 
