@@ -52,7 +52,6 @@ def killed_run(ray_local, tmp_path_factory):
     return data, store, marker, result
 
 
-@pytest.mark.slow
 def test_sigkilled_worker_restarts_from_last_checkpoint_and_reports_every_epoch(killed_run):
     _, _, marker, result = killed_run
     assert marker.exists()                                     # the kill did happen
@@ -62,7 +61,6 @@ def test_sigkilled_worker_restarts_from_last_checkpoint_and_reports_every_epoch(
     assert result.test_metrics["ua"] > 0.5
 
 
-@pytest.mark.slow
 def test_starting_again_with_same_name_and_storage_resumes_the_run(killed_run):
     data, store, _, first = killed_run
     more = TrainConfig(epochs=6, batch_size=16, num_threads=1)

@@ -259,7 +259,12 @@ def test_social_named_accents():
     assert out.shape == (1, len(TOPICS) + 2) and out[0, -1] == 1
 
 
-@pytest.mark.parametrize("topic, accent", [("weather", 0), ("chat", 9), ("chat", "east")])
+def test_social_reads_the_synthetic_corpus_region_ids():
+    out = make_featurizer("social")({"utt_id": ["a"], "topic": ["chat"], "accent": ["r11"]})["social"]
+    assert out.shape == (1, 7 + 34) and out[0, 7 + 11] == 1.0 and out.sum() == 2.0
+
+
+@pytest.mark.parametrize("topic, accent", [("weather", 0), ("chat", 99), ("chat", "east"), ("chat", "r40")])
 def test_social_unknown_value_names_the_utterance(topic, accent):
     with pytest.raises(ValueError, match="row_42"):
         make_featurizer("social")({"utt_id": ["row_42"], "topic": [topic], "accent": [accent]})

@@ -25,8 +25,12 @@ def register(app: typer.Typer) -> None:
         no_progress: bool = typer.Option(False, "--no-progress", help="hide Ray Data's progress bars"),
     ) -> None:
         """Featurize a corpus into the store; only blocks missing from the store are computed."""
-        run_featurize(corpus, features, store, address, block_size=block_size, batch_size=batch_size,
-                      model_concurrency=model_concurrency, progress=not no_progress)
+        try:
+            run_featurize(corpus, features, store, address, block_size=block_size, batch_size=batch_size,
+                          model_concurrency=model_concurrency, progress=not no_progress)
+        except (KeyError, ValueError, RuntimeError) as e:  # bad name/corpus, or a featurizer that failed a block
+            typer.echo(f"featurize stopped: {e}\nfinished shards are kept; rerun the same command to resume.", err=True)
+            raise typer.Exit(code=1) from e
 
     @features_app.command("ls")
     def ls_cmd(store: Optional[str] = typer.Option(None, "--store", help=STORE_HELP)) -> None:
@@ -49,11 +53,11 @@ def register(app: typer.Typer) -> None:
             blocks = f"{counts.get('blocks_done', '?')}/{meta.get('n_blocks', '?')}"
             table.add_row(str(entry.key), str(counts.get("ok", "?")), str(counts.get("flagged", "?")),
                           str(counts.get("errors", "?")), blocks, _size(entry.size_bytes()))
-        Console().print(table)
+        Console(width=max(Console().width, 120)).print(table)
 
     @features_app.command("show")
     def show_cmd(
-        key: str = typer.Argument(..., help="'<manifest_hash>/<featurizer>-<config_hash>' or a unique prefix of it"),
+        key: str = typer.Argument(..., help="'<manifest_hash>/<featurizer>-<config_hash>', a unique prefix of it, or a featurizer name"),
         store: Optional[str] = typer.Option(None, "--store", help=STORE_HELP),
         rows: int = typer.Option(3, "--rows", help="how many stored rows to print"),
     ) -> None:

@@ -28,6 +28,7 @@ class Featurizer(Protocol):
     name: ClassVar[str]
     needs_audio: ClassVar[bool]
     needs_columns: ClassVar[tuple[str, ...]]  # manifest columns read besides utt_id/audio
+    # optional: `model_backed: ClassVar[bool] = True` runs it in a Ray actor pool (model loaded once per actor)
 
     @property
     def config(self) -> Any: ...  # a frozen dataclass: part of the store key

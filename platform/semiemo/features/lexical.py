@@ -82,6 +82,7 @@ class _LexicalFeaturizer:
 
     needs_audio: ClassVar[bool] = False
     needs_columns: ClassVar[tuple[str, ...]] = ("text",)
+    model_backed: ClassVar[bool] = True  # the pipeline runs it in an actor pool (model loaded once per actor)
     name: ClassVar[str]
     config_class: ClassVar[type]
 

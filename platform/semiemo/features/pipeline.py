@@ -39,10 +39,6 @@ from semiemo.features.store import FeatureStore, StoreEntry, encode_table, schem
 
 AUDIO_COLUMNS = ("utt_id", "path", "synth_config", "synth_index")
 
-# Featurizers that load a network: run in an actor pool. A featurizer can say so itself with a
-# class attribute `model_backed = True`; these names are the fallback for those that do not.
-MODEL_BACKED_NAMES = frozenset({"text", "text_tokens", "word_stats", "lexical", "ssl_speech", "wav2vec2", "ssl"})
-
 
 @dataclass(frozen=True)
 class PipelineOptions:
@@ -165,8 +161,7 @@ def resolve_featurizer(f: str | Featurizer) -> Featurizer:
 
 
 def _is_model_backed(f: Featurizer) -> bool:
-    declared = getattr(f, "model_backed", None)
-    return bool(declared) if declared is not None else f.name in MODEL_BACKED_NAMES
+    return bool(getattr(f, "model_backed", False))
 
 
 def _check_columns(manifest: pd.DataFrame, fzs: list[Featurizer]) -> None:

@@ -1,7 +1,9 @@
 """Social-attribute features of paper 000: one-hot query topic and one-hot user accent (region).
 
 Paper 000 defines 7 topic types (schema.TOPICS) and uses the user's query location as the accent.
-Accent values are either region indices 0..num_accents-1, or names listed in `accent_names`.
+Accent values are region indices 0..num_accents-1 (as ints, or region ids "r<k>" as the synthetic corpus
+writes them), or names listed in `accent_names`. The default, 34, is paper 000's province-level regions
+and the synthetic corpus's `n_accents`.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from semiemo.features.base import FieldSpec
 
 @dataclass(frozen=True)
 class SocialConfig:
-    num_accents: int = field(default=8, metadata={"doc": "accent regions, when accents are integer indices"})
+    num_accents: int = field(default=34, metadata={"doc": "accent regions, when accents are indices or 'r<k>' ids"})
     accent_names: tuple[str, ...] = field(
         default=(), metadata={"doc": "region names, when accents are strings (overrides num_accents)"}
     )
@@ -52,6 +54,8 @@ class Social:
             if str(accent) not in names:
                 raise ValueError(f"social: utt_id {utt_id!r} has accent {accent!r}; allowed: {', '.join(names)}")
             return names.index(str(accent))
+        if isinstance(accent, str) and accent[:1] == "r" and accent[1:].isdigit():
+            accent = accent[1:]
         try:
             index = int(accent)
             valid = float(accent) == index and 0 <= index < self.config.num_accents
@@ -60,7 +64,7 @@ class Social:
         if not valid:
             raise ValueError(
                 f"social: utt_id {utt_id!r} has accent {accent!r}; expected a region index in "
-                f"0..{self.config.num_accents - 1}, or set `accent_names` for named regions"
+                f"0..{self.config.num_accents - 1} (or 'r<k>'), or set `accent_names` for named regions"
             )
         return index
 

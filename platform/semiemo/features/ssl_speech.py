@@ -57,6 +57,7 @@ class _SSLSpeech:
 
     needs_audio: ClassVar[bool] = True
     needs_columns: ClassVar[tuple[str, ...]] = ()
+    model_backed: ClassVar[bool] = True  # the pipeline runs it in an actor pool (model loaded once per actor)
     name: ClassVar[str]
 
     def __init__(self, config: SSLSpeechConfig | None = None) -> None:

@@ -121,12 +121,17 @@ class FeatureStore:
         return sorted(out, key=lambda e: (e.key.manifest_hash, e.key.featurizer, e.key.config_hash))
 
     def find(self, text: str) -> "StoreEntry":
-        """The entry whose key is `text` or starts with it (a unique prefix, as with git hashes)."""
-        matches = [e for e in self.entries() if e.key.relpath == text.strip("/")]
+        """The one entry whose key is `text`, starts with it, or whose featurizer is `text`."""
+        text = text.strip("/")
+        entries = self.entries()
+        matches = [e for e in entries if e.key.relpath == text]
         if not matches:
-            matches = [e for e in self.entries() if e.key.relpath.startswith(text.strip("/"))]
+            matches = [e for e in entries if e.key.relpath.startswith(text)]
+        if not matches and "/" not in text:  # a featurizer name, or '<featurizer>-<config prefix>'
+            matches = [e for e in entries if e.key.featurizer == text or
+                       f"{e.key.featurizer}-{e.key.config_hash}".startswith(text)]
         if len(matches) != 1:
-            known = ", ".join(e.key.relpath for e in self.entries()) or "none"
+            known = ", ".join(e.key.relpath for e in entries) or "none"
             what = "no entry" if not matches else f"{len(matches)} entries"
             raise KeyError(f"{what} in {self.uri} match {text!r}; entries: {known}")
         return matches[0]

@@ -18,6 +18,7 @@ FINAL_FLAG = "final"        # 1.0 on the trial's last report, the one that carri
 ROWS_KEY = "rows_json"
 REPLAYED = "replayed"       # 1.0 when a resumed trial re-reports its recorded result instead of training      # that report's (seed, fold) test rows, as JSON records
 TEST_PREFIX = "test_"
+DONE_FILE = "trial_result.json"  # a trial's final report, written when its training has finished
 
 
 def numeric_metrics(d: dict[str, Any], prefix: str = "") -> dict[str, float]:
@@ -98,10 +99,21 @@ def run_trial(config: dict[str, Any], *, spec: dict[str, Any], data: Any = None,
         last_epoch = with_flat_val_names(numeric_metrics(epoch))
         tune.report(dict(last_epoch))
 
+    # A trial that finished training but whose final report the interrupted driver never recorded
+    # replays its result from its own directory instead of training again.
+    done_marker = Path(cfg.output_dir) / DONE_FILE
+    if done_marker.is_file():
+        tune.report({**json.loads(done_marker.read_text()), REPLAYED: 1.0})
+        return
     if objective is None:
         from semiemo.train.experiment import run_experiment as objective
     frame = objective(cfg, data=data, report=report)
-    tune.report(summarize(frame, sweep.metric, last_epoch))
+    final = summarize(frame, sweep.metric, last_epoch)
+    done_marker.parent.mkdir(parents=True, exist_ok=True)
+    tmp = done_marker.with_suffix(".tmp")
+    tmp.write_text(json.dumps(final))
+    tmp.replace(done_marker)
+    tune.report(final)
 
 
 def rows_from_result(metrics: dict[str, Any]) -> list[dict[str, Any]]:
