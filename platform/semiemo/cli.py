@@ -30,8 +30,25 @@ for _name in _COMMAND_MODULES:
     _mod.register(app)
 
 
+# Bad input (a wrong flag value, a broken manifest, an unknown method) raises one of these with a
+# message that names the problem and the fix: print that message, not a traceback.
+_USER_ERRORS = (ValueError, KeyError, FileNotFoundError, NotADirectoryError)
+
+
 def main() -> None:  # pragma: no cover
-    app()
+    """Console entry point. SEMIEMO_DEBUG=1 shows full tracebacks."""
+    import sys
+
+    if os.environ.get("SEMIEMO_DEBUG"):
+        app()
+        return
+    try:
+        app()
+    except _USER_ERRORS as e:
+        message = e.args[0] if isinstance(e, KeyError) and e.args else e
+        print(f"semiemo: error: {message}", file=sys.stderr)
+        print("(set SEMIEMO_DEBUG=1 for the traceback)", file=sys.stderr)
+        sys.exit(2)
 
 
 if __name__ == "__main__":  # pragma: no cover

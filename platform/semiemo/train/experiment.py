@@ -217,9 +217,17 @@ def run_fold(cfg: ExperimentConfig, prep: PreparedData, fold: Fold, seed: int, *
     }
 
 
+def _check_method(cfg: ExperimentConfig) -> None:
+    from semiemo.methods.base import hparams_from_dict
+
+    cls = get_method(cfg.method)
+    hparams_from_dict(cls.HParams, cfg.method_params)
+
+
 def run_experiment(cfg: ExperimentConfig, data: FeatureSet | None = None,
                    report: ReportCallback | None = None) -> pd.DataFrame:
     """All seeds x folds of `cfg`; one results row per (seed, fold), also appended to results.parquet."""
+    _check_method(cfg)  # a misspelled method or hyperparameter fails before any featurization
     if data is None:
         from semiemo.features import load_featureset
 
