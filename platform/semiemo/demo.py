@@ -157,8 +157,10 @@ def run_demo(out_dir: str | Path = "demo_out", *, acted: int = 216, wild_labeled
         table = run_sweep(spec, address=address, storage_dir=out / "sweeps", resume=False, verbose=0)
         rendered = render(spec, table, out_dir=out / "sweep")
         fig = Path(rendered["figure"]).relative_to(out)
-        report.add("5. Sweep", f"{len(table)} trials of `search_spaces/demo_sweep.yaml` (TPE, ASHA). "
-                   f"{rendered['verdict']}\n\n![sweep]({fig})\n\nOptuna study: "
+        finished = int(table["trial_id"].nunique()) if "trial_id" in table else len(table)
+        report.add("5. Sweep", f"`search_spaces/demo_sweep.yaml` (TPE, ASHA): {finished} of {spec.num_samples} trials "
+                   f"ran to the end (ASHA stopped the rest); one seed, demo-sized — the verdict shows the "
+                   f"machinery, it is no evidence either way. {rendered['verdict']}\n\n![sweep]({fig})\n\nOptuna study: "
                    f"`optuna-dashboard sqlite:///{out / 'sweeps' / spec.name / 'optuna.db'}`; TensorBoard HParams: "
                    f"`tensorboard --logdir {out / 'sweeps' / spec.name / 'tensorboard'}`")
         console.print(rendered["verdict"])
