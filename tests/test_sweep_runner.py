@@ -168,3 +168,18 @@ def test_interrupted_sweep_resumes_without_losing_or_repeating_finished_trials(r
     trial_results = list((sweep_dir(spec, tmp_path) / "trials").glob("*/results.parquet"))
     assert len(trial_results) == 6
     assert all(len(pd.read_parquet(p)) == 1 for p in trial_results)
+
+
+def test_trial_with_two_ddp_workers_reports_every_epoch_to_tune_and_finishes(ray_local, data, tmp_path):
+    """workers > 1: the trial builds a TorchTrainer; TuneReportCallback forwards each epoch's `val_ua`."""
+    d = grid_spec("t_ddp", epochs=3, points=(0.1,))
+    d["experiment"].update(method="supervised", protocol={"name": "loso", "max_folds": 1})
+    d["experiment"]["train"].update(workers=2, cpus_per_worker=0.5)
+    d.update(parameters={"train.lr": {"grid": [0.001]}}, seeds=[0], max_concurrent_trials=1)
+    spec = spec_from_dict(d)
+    table = run_sweep(spec, storage_dir=tmp_path, data=data, verbose=0)
+    assert list(table["status"]) == ["TERMINATED"] and list(table["workers"]) == [2]
+    assert table["test_ua"].notna().all()
+    [progress] = list((sweep_dir(spec, tmp_path) / "tune").glob("t_ddp/*/progress.csv"))
+    per_epoch = pd.read_csv(progress)
+    assert per_epoch["val_ua"].notna().sum() >= 3                  # every epoch reached Tune

@@ -34,6 +34,7 @@ class TrainConfig(_Strict):
     weight_decay: float = 0.0
     optimizer: Literal["adam", "sgd"] = "adam"
     workers: int = 1                     # >1: Ray Train TorchTrainer with DDP
+    cpus_per_worker: float = 1.0         # Ray CPUs each DDP worker reserves (fractional on small machines)
     use_gpu: bool | None = None          # None: GPU when present
     max_failures: int = 0                # Ray Train FailureConfig
     checkpoint_metric: str = "ua"        # best checkpoint by this validation metric (mode max)

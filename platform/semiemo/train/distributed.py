@@ -113,8 +113,10 @@ def _train_loop_per_worker(config: dict[str, Any]) -> None:
         world_size=world_size, device=ray.train.torch.get_device(),
         wrap_trainable=_ddp_wrapper(job.method_name),
     )
-    final = {"epoch": float(result.epochs_run), "done": 1.0,
-             **{f"test/{k}": float(v) for k, v in result.test_metrics.items() if isinstance(v, (int, float))}}
+    # the last report also names the best epoch's validation metrics (as `val_<m>`, what Tune specs use)
+    final = {"epoch": float(result.epochs_run), "training_finished": 1.0,  # not `done`: Tune reads that as "stop"
+             **{f"test/{k}": float(v) for k, v in result.test_metrics.items() if isinstance(v, (int, float))},
+             **{f"val_{k}": float(v) for k, v in result.best_val_metrics.items() if isinstance(v, (int, float))}}
     if rank != 0:
         ray.train.report(final, checkpoint=None)
         return

@@ -183,7 +183,8 @@ def run_fold(cfg: ExperimentConfig, prep: PreparedData, fold: Fold, seed: int, *
             job = DistributedFold(cfg.method, dict(cfg.method_params), cfg.train, spec, seed,
                                   str(tb_dir) if tb_dir is not None else None)
             storage = Path(run_dir if run_dir is not None else output_dir(cfg)) / "ray"
-            result = fit_fold_distributed(data, job, run_name=f"{cfg.name}-seed{seed}-{fold.name}", storage_path=storage)
+            result = fit_fold_distributed(data, job, run_name=f"{cfg.name}-seed{seed}-{fold.name}", storage_path=storage,
+                                          cpus_per_worker=cfg.train.cpus_per_worker)
         else:
             epoch_report = None
             if report is not None:
