@@ -88,6 +88,15 @@ def make_folds(
     if len(labeled_rows) == 0:
         raise ValueError("the manifest has no labeled rows: nothing to train or test on")
     y = _strata(manifest, strata)
+    always_train = np.zeros(0, dtype=np.int64)
+    if cfg.test_domains is not None:
+        if "domain" not in manifest.columns:
+            raise ValueError("protocol.test_domains needs a 'domain' column in the manifest")
+        in_test = manifest["domain"].astype(str).isin(list(cfg.test_domains)).to_numpy()[labeled_rows]
+        if not in_test.any():
+            raise ValueError(f"protocol.test_domains {cfg.test_domains} matches no labeled row; the manifest's "
+                             f"domains are {sorted(manifest['domain'].astype(str).unique())}")
+        labeled_rows, always_train = labeled_rows[in_test], labeled_rows[~in_test]
     makers = {
         "kfold": _kfold,
         "loso": _loso,
@@ -101,6 +110,8 @@ def make_folds(
     folds = makers[cfg.name](manifest, labeled_rows, y, cfg, seed)
     if cfg.max_folds is not None:
         folds = folds[: cfg.max_folds]
+    if len(always_train):
+        folds = [replace(f, train_idx=np.union1d(f.train_idx, always_train).astype(np.int64)) for f in folds]
     return [replace(f, unlabeled_idx=unlabeled_pool(manifest, f)) for f in folds]
 
 

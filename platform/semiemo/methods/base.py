@@ -65,6 +65,41 @@ class StepInfo:
     step: int            # global optimizer step
     total_steps: int
     num_epochs: int
+    phase: str | None = None  # name of the current Phase, for methods that declare phases (else None)
+
+
+@dataclass(frozen=True)
+class Phase:
+    """One named pass of an epoch over streams the trainer builds from the training rows.
+
+    `labeled_filter` / `labeled_exclude` select labeled training rows by a manifest column
+    (e.g. `{"domain": ("acted",)}`); None: no condition. `unlabeled`: each step also draws an
+    unlabeled batch, and the phase runs one pass over the unlabeled pool (the labeled rows cycle;
+    with no unlabeled pool it runs one labeled pass and passes `None`); otherwise one pass over the
+    selected labeled rows. `max_steps` caps the phase's steps. A phase that selects no rows is skipped.
+    """
+
+    name: str
+    labeled_filter: dict[str, tuple[str, ...]] | None = None
+    labeled_exclude: dict[str, tuple[str, ...]] | None = None
+    unlabeled: bool = False
+    max_steps: int | None = None
+
+
+@dataclass(frozen=True)
+class PhasePlan:
+    """The phases of every epoch. `order="sequential"`: phase after phase (a curriculum);
+    `"shuffled"`: the same batches, all phases' steps in one seeded random order per epoch."""
+
+    phases: tuple[Phase, ...]
+    order: str = "sequential"
+
+    def __post_init__(self) -> None:
+        if self.order not in ("sequential", "shuffled"):
+            raise ValueError(f"PhasePlan.order must be 'sequential' or 'shuffled', got {self.order!r}")
+        names = [p.name for p in self.phases]
+        if not names or len(set(names)) != len(names):
+            raise ValueError(f"a PhasePlan needs at least one phase and distinct names, got {names}")
 
 
 class Method(nn.Module):
@@ -86,6 +121,9 @@ class Method(nn.Module):
     needs_unlabeled_predictions: ClassVar[bool] = False
     # DDP must look for parameters a step leaves unused (e.g. SAE trains the decoder or the head by phase).
     ddp_find_unused_parameters: ClassVar[bool] = False
+    # True: `phases()` returns a PhasePlan and the trainer runs it (steps get `StepInfo.phase`); the
+    # fold's labeled training rows then include every domain (the phases pick theirs).
+    phased: ClassVar[bool] = False
 
     def __init__(self, spec: ModelSpec, hparams: Any, num_unlabeled: int = 0) -> None:
         super().__init__()
@@ -102,6 +140,10 @@ class Method(nn.Module):
     def predict(self, inputs: dict[str, torch.Tensor], lengths: dict[str, torch.Tensor] | None = None) -> torch.Tensor:
         """Class logits [B, C] for evaluation."""
         return self.model(inputs)  # type: ignore[attr-defined]
+
+    def phases(self) -> PhasePlan | None:
+        """The epoch's phases over named streams (see `Phase`); None: one labeled(+unlabeled) stream."""
+        return None
 
     # --- optional hooks ------------------------------------------------------------------------
     def after_optimizer_step(self, info: StepInfo) -> None:

@@ -21,6 +21,9 @@ class ProtocolConfig(_Strict):
     group_column: str = "speaker"        # loso / speaker_kfold: the column no fold may share across train/test
     session_column: str = "session"      # loso_session (falls back to split_group when absent)
     test_fraction: float = 0.2           # holdout: stratified fraction of labeled rows for test
+    test_domains: list[str] | None = None  # folds split only the labeled rows of these domains; labeled rows of
+                                         # other domains join every fold's training rows (paper 000: 5-fold
+                                         # over IVD, AVD always in training); None: all rows are split
 
 
 class TrainConfig(_Strict):
@@ -60,6 +63,9 @@ class ExperimentConfig(_Strict):
     unlabeled_from_rest: bool = True              # labeled training rows left out by label_fraction join the
                                                   # unlabeled pool (labels hidden; truth kept for diagnostics)
     labeled_domains: list[str] | None = None      # e.g. ["acted", "wild"]; None: all
+    single_stream_domains: list[str] | None = None  # labeled training domains of methods without phases (paper
+                                                  # 000's baselines train on IVD only); phased methods pick their
+                                                  # own rows by domain; None: all
     label_map: dict[str, str] | None = None       # e.g. {"excitement": "happiness"}
     fuzzy_labels: bool = False                    # soft targets from votes (paper 002)
     normalization: Literal["none", "self", "shift", "combine"] = "self"  # unlabeled z-score (paper 002 Fig. 7)

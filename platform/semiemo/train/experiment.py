@@ -127,6 +127,8 @@ def fold_data(cfg: ExperimentConfig, prep: PreparedData, train_idx: np.ndarray, 
                           if len(unlabeled_idx) else None),
         class_names=list(prep.classes),
         fuzzy_eval=prep.fuzzy_eval,
+        train_columns=({"domain": prep.features.manifest["domain"].astype(str).to_numpy()[train_idx]}
+                       if "domain" in prep.features.manifest.columns else {}),
     )
 
 
@@ -165,6 +167,9 @@ def run_fold(cfg: ExperimentConfig, prep: PreparedData, fold: Fold, seed: int, *
     if cfg.unlabeled_from_rest and len(train_idx) < len(fold.train_idx):
         pool = np.concatenate([pool, np.setdiff1d(fold.train_idx, train_idx)])
     unlabeled_idx = subsample_unlabeled(pool, cfg.unlabeled_quantity, seed) if consumes else np.zeros(0, np.int64)
+    if cfg.single_stream_domains is not None and not getattr(cls, "phased", False):
+        # after the pool: labeled rows of other domains are left out, not turned into unlabeled rows
+        train_idx = train_idx[manifest["domain"].astype(str).isin(cfg.single_stream_domains).to_numpy()[train_idx]]
     data = fold_data(cfg, prep, train_idx, fold, unlabeled_idx)
     tb_dir = Path(run_dir) / "tb" / f"seed{seed}" / fold.name if run_dir is not None else None
 

@@ -26,6 +26,7 @@ from semiemo.methods.base import Method, ModelSpec, StepInfo, hparams_from_dict
 from semiemo.methods.registry import get_method
 from semiemo.train.config import TrainConfig
 from semiemo.train.metrics import classification_metrics, fuzzy_classification_metrics, pseudo_label_accuracy
+from semiemo.train.phases import PhasedStreams
 from semiemo.train.streams import Split, TensorPool, TwoStreams
 
 ReportFn = Callable[[dict[str, float], dict[str, Any]], None]
@@ -48,6 +49,8 @@ class FoldData:
     unlabeled_oracle: np.ndarray | None = None
     class_names: list[str] = field(default_factory=list)
     fuzzy_eval: bool = False
+    # manifest columns of the training rows (e.g. `domain`), for methods whose phases select rows by them
+    train_columns: dict[str, np.ndarray] = field(default_factory=dict)
 
     @property
     def num_classes(self) -> int:
@@ -192,7 +195,13 @@ def fit_fold(
     labeled_pool = TensorPool(data.train, device)
     unlabeled_pool = TensorPool(data.unlabeled, device) if use_unlabeled else None  # type: ignore[arg-type]
     val_pool = TensorPool(data.val, device) if len(data.val) else None
-    streams = TwoStreams(labeled_pool, unlabeled_pool, train.batch_size, train.mu, seed, rank, world_size, train.steps_per_epoch)
+    plan = method.phases() if cls.phased else None
+    if plan is not None:  # named phases (train.phases); `steps_per_epoch` does not apply
+        streams: TwoStreams | PhasedStreams = PhasedStreams(plan, labeled_pool, data.train_columns, unlabeled_pool,
+                                                            train.batch_size, train.mu, seed, rank, world_size)
+    else:
+        streams = TwoStreams(labeled_pool, unlabeled_pool, train.batch_size, train.mu, seed, rank, world_size,
+                             train.steps_per_epoch)
     oracle = None
     if use_unlabeled and data.unlabeled_oracle is not None and (np.asarray(data.unlabeled_oracle) >= 0).any():
         oracle = np.asarray(data.unlabeled_oracle)
@@ -221,8 +230,9 @@ def fit_fold(
         logged: dict[str, list] = {}  # per-step losses, detached; averaged once per epoch (no per-step sync)
         n_steps = 0
         t0 = time.perf_counter()
-        for labeled_batch, unlabeled_batch in streams.epoch():
-            info = StepInfo(epoch=epoch, step=step, total_steps=total_steps, num_epochs=train.epochs)
+        steps = streams.epoch() if plan is not None else ((None, lb, ub) for lb, ub in streams.epoch())
+        for phase, labeled_batch, unlabeled_batch in steps:
+            info = StepInfo(epoch=epoch, step=step, total_steps=total_steps, num_epochs=train.epochs, phase=phase)
             losses = method.train_step(labeled_batch, unlabeled_batch, info)
             optimizer.zero_grad(set_to_none=True)
             losses["loss"].backward()
