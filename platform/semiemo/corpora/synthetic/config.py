@@ -98,6 +98,25 @@ class SynthConfig(BaseModel):
     fer_accuracy: float = Field(0.7, ge=0.0, le=1.0, description="chance the simulated FER model names the "
                                                                 "expression the face shows")
     sample_rate: int = Field(16_000, description="output sample rate (Hz)")
+    # --- mmmd (paper 000): wild-domain modality strengths, settable from a corpus spec string --------
+    # None keeps `wild` as given; a value replaces that field of `wild` (so 'synthetic:wild_text_cue_prob=0.6'
+    # makes wild text more informative than its audio, as paper 000's IVD is: Fig. 5(d)).
+    wild_text_cue_prob: float | None = Field(None, ge=0.0, le=1.0, description="overrides wild.text_cue_prob")
+    wild_expression_strength: float | None = Field(None, ge=0.0, description="overrides wild.expression_strength")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _wild_overrides(cls, data: object) -> object:
+        if not isinstance(data, dict):
+            return data
+        changes = {k: data.get(f"wild_{k}") for k in ("text_cue_prob", "expression_strength")}
+        changes = {k: v for k, v in changes.items() if v is not None}
+        if changes:
+            wild = data.get("wild") or default_wild()
+            wild = wild if isinstance(wild, DomainConfig) else DomainConfig.model_validate(wild)
+            data = {**data, "wild": wild.model_copy(update=changes)}
+            DomainConfig.model_validate(data["wild"].model_dump())  # the text probabilities must still fit
+        return data
 
     @field_validator("emotions")
     @classmethod
