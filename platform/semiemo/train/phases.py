@@ -53,7 +53,8 @@ class PhasedStreams:
         local_batch = math.ceil(batch_size / world_size)
         has_unlabeled = unlabeled is not None and len(unlabeled) > 0
         self.unlabeled_rows = (ShuffledCycler(len(unlabeled), mu * local_batch, seed, UNLABELED_STREAM, rank,  # type: ignore[arg-type]
-                                              world_size, span_passes=True)
+                                              world_size, span_passes=True, count_visits=True,
+                                              block_sizes=getattr(unlabeled, "block_sizes", None))
                                if has_unlabeled and any(p.unlabeled for p in plan.phases) else None)
         self.entries: list[tuple[Phase, np.ndarray, ShuffledCycler, int]] = []
         for k, phase in enumerate(plan.phases):
@@ -79,6 +80,10 @@ class PhasedStreams:
     def phase_steps(self) -> dict[str, int]:
         """Steps per epoch of each phase that runs."""
         return {phase.name: steps for phase, _, _, steps in self.entries}
+
+    def unlabeled_visits(self) -> np.ndarray | None:
+        """[N_u] how often this worker drew each unlabeled row so far (the trainer's pool-coverage diagnostic)."""
+        return None if self.unlabeled_rows is None else self.unlabeled_rows.visits
 
     def draw_epoch(self) -> list[tuple[str, np.ndarray, np.ndarray | None]]:
         """Every step's (phase, labeled rows, unlabeled rows) of the next epoch, in the order they run."""
