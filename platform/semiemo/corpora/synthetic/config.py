@@ -163,7 +163,9 @@ class SynthConfig(BaseModel):
         return shares / shares.sum()
 
     def to_json(self) -> str:
-        return self.model_dump_json()
+        # options left at None are not written, so a corpus without them keeps its manifest (and store key)
+        unset = {k for k in ("wild_text_cue_prob", "wild_expression_strength") if getattr(self, k) is None}
+        return self.model_dump_json(exclude=unset)
 
     @classmethod
     def from_json(cls, s: str) -> "SynthConfig":
