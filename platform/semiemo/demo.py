@@ -133,7 +133,7 @@ def run_demo(out_dir: str | Path = "demo_out", *, acted: int = 216, wild_labeled
     if compare:
         t0 = time.perf_counter()
         console.rule("[bold]4. compare semi-supervised methods at 25 % labels")
-        from semiemo.analysis.compare import run_comparison, write_report
+        from semiemo.analysis.compare import markdown_table, run_comparison, summarize, write_report
 
         cmp_cfg = base.model_copy(update={"label_fraction": 0.25, "name": "demo-compare",
                                           "output_dir": str(out / "compare" / "runs")})
@@ -142,7 +142,7 @@ def run_demo(out_dir: str | Path = "demo_out", *, acted: int = 216, wild_labeled
                              setup="Synthetic demo corpus, speaker-independent folds (2 of 5), seed 0.")
         md = files["markdown"].read_text().split("\n", 2)[2]
         report.add("4. Semi-supervised comparison", md.replace("](comparison.png)", "](compare/comparison.png)"))
-        console.print(md.split("\n\n")[1] if "\n\n" in md else md)
+        console.print(markdown_table(summarize(cmp_results)), soft_wrap=True)
         report.timings["comparison"] = time.perf_counter() - t0
 
     # 5. sweep ----------------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 """`reproduce(name)`: run one analysis's sweep, draw its figure, and set it beside the paper's rows.
 
-Output (`<out>/<name>[__<corpus>]/`): `figure.png`, `report.md` (our mean ± 95 % CI per point, the
+Output (`<out>/<name>[__<corpus>]/`): `figure.png`, `report.md` (our mean per point with its spread over
+seeds — a 95 % CI with ≥ 3 seeds, else a range, n given; see `analysis.spread` —, the
 matching rows of paper_results.csv — numbers where the paper gives numbers, the described shape where
 it gives a curve — and a one-line verdict), `results.parquet` (the sweep's table).
 
@@ -22,7 +23,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from semiemo.analysis.figures import SERIES_ALL, plot_sweep, sweep_curve
+from semiemo.analysis.figures import SERIES_ALL, curve_caption, plot_sweep, sweep_curve
+from semiemo.analysis.spread import Spread
 from semiemo.analysis.reference import is_shape_row, reference_rows
 from semiemo.tune.space import SearchSpace, ShapeClaim, load_spec
 
@@ -133,13 +135,15 @@ def markdown_report(spec: SearchSpace, table: pd.DataFrame, figure: Path, *, cor
              f"Corpus `{corpus}`, method `{spec.base_config().method}`, metric `{spec.plot_metric}` "
              f"(objective `{spec.metric}`), {len(table)} result rows, "
              f"{table['trial_id'].nunique() if 'trial_id' in table else 0} trials.", "",
-             f"![{spec.name}]({figure.name})", "", "## Ours: mean ± 95 % CI over seeds", ""]
+             f"![{spec.name}]({figure.name})", "", "## Ours", "",
+             f"{spec.plot_metric}: {curve_caption(curve)}." if not curve.empty else "_no finished trials_", ""]
     series = spec.plot.series
-    head = ([series] if series else []) + [spec.x_param, spec.plot_metric, "± 95 % CI", "seeds"]
+    head = ([series] if series else []) + [spec.x_param, f"{spec.plot_metric} (spread)", "seeds", "folds"]
     lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for _, r in curve.iterrows():
-        cells = ([str(r["series"])] if series else []) + [_fmt(r["x"]), f"{r['mean']:.4f}",
-                                                          "—" if np.isnan(r["ci95"]) else f"{r['ci95']:.4f}", str(int(r["n"]))]
+        spread = Spread(r["mean"], r["low"], r["high"], int(r["n"]), r["unit"], r["kind"])
+        seeds, folds = (1, int(r["n"])) if r["unit"] == "fold" else (int(r["n"]), "—")
+        cells = ([str(r["series"])] if series else []) + [_fmt(r["x"]), spread.cell(digits=4), str(seeds), str(folds)]
         lines.append("| " + " | ".join(cells) + " |")
     lines += ["", "## Paper (paper_results.csv)", ""]
     if ref.empty:
