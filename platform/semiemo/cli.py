@@ -17,6 +17,18 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,
 )
 
+@app.callback()
+def _global_options(
+    verbose: bool = typer.Option(False, "-v", "--verbose",
+                                 help="Show Ray's own logs, progress dumps and workers' output in the terminal "
+                                      "(default: they go to a log file, named when Ray starts)"),
+) -> None:
+    """Semi-supervised, multimodal speech emotion recognition on Ray."""
+    from semiemo.ray_logs import route_ray_logs
+
+    route_ray_logs(verbose=verbose)
+
+
 # Each module exposes `register(app: typer.Typer) -> None`.
 _COMMAND_MODULES = ("corpora", "features", "train", "compare", "sweep", "reproduce", "demo")
 

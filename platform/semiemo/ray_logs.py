@@ -1,0 +1,129 @@
+"""Where Ray's own output goes when a semiemo command starts Ray: a log file, not the user's terminal.
+
+Left alone, Ray prints a token-auth warning at start-up, Ray Data's execution plans and (when stdout is
+not a TTY) a progress dump every few seconds, and every worker's stdout into the driver's terminal —
+hundreds of lines that bury semiemo's own progress. The CLI routes them instead: Ray's Python loggers
+(`ray`, `ray.data`, ...) write to one file (`$SEMIEMO_HOME/logs/ray-<time>.log`, or the demo's
+`<out>/logs/ray.log`), workers' output stays in Ray's session folder (named at the top of that file),
+and one line tells the user where to look. `semiemo -v ...` leaves everything in the terminal, as Ray
+does. Library code that calls `init_ray` without routing gets Ray's usual behaviour.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+RAY_LOGGERS = ("ray", "ray.data")  # `ray.data` does not propagate to `ray`: it has its own handlers
+_FORMAT = "%(asctime)s\t%(levelname)s %(filename)s:%(lineno)s -- %(message)s"
+_HANDLER = "semiemo-ray-file"
+DEFAULT = "default"  # route to $SEMIEMO_HOME/logs/ray-<time>.log, decided when Ray starts
+
+_route: dict[str, Any] = {"target": None, "verbose": False, "file": None, "announced": False}
+
+
+def route_ray_logs(log_file: str | Path | None = DEFAULT, *, verbose: bool = False) -> None:
+    """Ray started from now on logs to `log_file` (DEFAULT: under $SEMIEMO_HOME/logs); `verbose`: to the
+    terminal, as Ray does by itself. Applied by `ray_runtime.init_ray` when it starts or joins Ray."""
+    _route.update(target=None if verbose else log_file, verbose=verbose, file=None, announced=False)
+
+
+def is_verbose() -> bool:
+    return bool(_route["verbose"])
+
+
+def routed() -> bool:
+    """True when a command asked for Ray's output to go to a file."""
+    return _route["target"] is not None
+
+
+def ray_log_file() -> Path | None:
+    """The file Ray's logs go to (None: not routed); fixed on first use."""
+    if _route["target"] is None:
+        return None
+    if _route["file"] is None:
+        if _route["target"] == DEFAULT:
+            from semiemo.paths import home
+
+            path = home() / "logs" / f"ray-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.log"
+        else:
+            path = Path(_route["target"]).expanduser().resolve()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _route["file"] = path
+    return _route["file"]
+
+
+def before_init() -> dict[str, Any]:
+    """Swap Ray's terminal handlers for the file before `ray.init` (its start-up warnings come from
+    there); returns the `ray.init` keyword arguments routing needs (workers' output not forwarded)."""
+    path = ray_log_file()
+    if path is None:
+        return {}
+    import ray.data  # noqa: F401 - configures its own console handler on import: import it now, then swap
+
+    _swap_handlers(path)
+    return {"log_to_driver": False, "logging_level": "INFO"}
+
+
+def after_init() -> None:
+    """Re-apply the swap (Ray may have configured its loggers during `init`), head the file with Ray's
+    session log folder, and tell the user once where Ray's output went."""
+    path = ray_log_file()
+    if path is None:
+        return
+    _swap_handlers(path)
+    session_logs = _session_logs_dir()
+    note = logging.getLogger("semiemo.ray_logs")
+    _attach(note, path)
+    note.setLevel(logging.INFO)
+    note.info("Ray started; its workers' stdout/stderr, raylet and GCS logs: %s", session_logs or "(unknown)")
+    if not _route["announced"]:
+        _route["announced"] = True
+        print(f"Ray's logs: {path} (semiemo -v shows them here)", file=sys.stderr)
+
+
+def session_logs_dir() -> str | None:
+    """Ray's session log folder of the running Ray (workers' output, raylet, GCS), if known."""
+    return _session_logs_dir()
+
+
+def _session_logs_dir() -> str | None:
+    try:
+        import ray
+
+        node = ray._private.worker._global_node  # no public API names the session folder
+        return node.get_logs_dir_path() if node is not None else None
+    except Exception:  # noqa: BLE001 - a path for the log header, never worth failing a run
+        return None
+
+
+def _file_handler(path: Path) -> logging.Handler:
+    handler = logging.FileHandler(path, mode="a", encoding="utf-8", delay=True)
+    handler.setFormatter(logging.Formatter(_FORMAT))
+    handler.setLevel(logging.INFO)  # Ray Data's logger passes DEBUG on to its handlers
+    handler.set_name(_HANDLER)
+    return handler
+
+
+def _swap_handlers(path: Path) -> None:
+    """On Ray's loggers, handlers that write to a terminal stream give way to one file handler."""
+    for name in RAY_LOGGERS:
+        _attach(logging.getLogger(name), path)
+
+
+def _attach(logger: logging.Logger, path: Path) -> None:
+    """`logger` writes to `path` only: terminal handlers and our handlers for other files removed."""
+    for h in list(logger.handlers):
+        terminal = isinstance(h, logging.StreamHandler) and not isinstance(h, logging.FileHandler)
+        stale = h.get_name() == _HANDLER and getattr(h, "baseFilename", None) != str(path)
+        if terminal or stale:
+            logger.removeHandler(h)
+            if stale:
+                h.close()
+    if not any(h.get_name() == _HANDLER for h in logger.handlers):
+        logger.addHandler(_file_handler(path))
+    logger.propagate = False
