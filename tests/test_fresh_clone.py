@@ -45,6 +45,15 @@ def test_packaged_paper_results_match_the_shared_reference_when_it_is_present():
         pd.testing.assert_frame_equal(pd.read_csv(packaged, dtype=str), pd.read_csv(shared, dtype=str))
 
 
+def test_pyproject_ships_the_paper_results_as_package_data():
+    import tomllib
+
+    patterns = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]["semiemo"]
+    package = REPO / "platform" / "semiemo"
+    packaged = package / "analysis" / "data" / "paper_results.csv"
+    assert any(packaged in set(package.glob(p)) for p in patterns), patterns
+
+
 def test_reproduce_list_and_report_run_without_shared(tmp_path):
     """One interpreter (imports dominate the time): `semiemo reproduce --list` through the CLI's entry
     point, then the report step on a finished sweep's table."""
