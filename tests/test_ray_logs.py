@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import textwrap
+
 import pytest
 
 RAY_NOISE = ("Token authentication", "Starting execution of Dataset", "INFO streaming_executor")
@@ -40,6 +42,29 @@ def test_ray_output_goes_to_the_log_file_not_the_terminal(tmp_path):
     for noise in RAY_NOISE:
         assert noise in text
     assert "workers' stdout/stderr, raylet and GCS logs: /" in text
+
+
+def test_ray_native_error_lines_on_stderr_go_to_the_log_file_and_everything_else_passes(tmp_path):
+    """The driver's C++ core writes its ERROR lines straight to fd 2 (seen in the demo: an actor-restart
+    advisory from Ray Data); routed, they land in the log file while tracebacks and the rest still show."""
+    log_file = tmp_path / "logs" / "ray.log"
+    script = textwrap.dedent(f"""
+        import os, sys
+        from semiemo.ray_logs import before_init, route_ray_logs
+        route_ray_logs({str(log_file)!r})
+        before_init()
+        os.write(2, b"[2026-11-22 06:13:51,350 E 23891 23891] core_worker.cc:2465: Actor with class name X\\n")
+        os.write(2, b"semiemo's own line on stderr\\n")
+        os.write(2, b"[a bracketed line that is not Ray's]\\n")
+        print("progress 3/10", end="", file=sys.stderr, flush=True)
+        raise SystemExit("a user error still reaches the terminal")
+    """)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert "core_worker.cc" not in done.stderr
+    for shown in ("semiemo's own line on stderr", "[a bracketed line that is not Ray's]", "progress 3/10",
+                  "a user error still reaches the terminal"):
+        assert shown in done.stderr, done.stderr
+    assert "core_worker.cc:2465: Actor with class name X" in log_file.read_text()
 
 
 @pytest.mark.slow

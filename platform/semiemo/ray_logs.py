@@ -3,17 +3,20 @@
 Left alone, Ray prints a token-auth warning at start-up, Ray Data's execution plans and (when stdout is
 not a TTY) a progress dump every few seconds, and every worker's stdout into the driver's terminal —
 hundreds of lines that bury semiemo's own progress. The CLI routes them instead: Ray's Python loggers
-(`ray`, `ray.data`, ...) write to one file (`$SEMIEMO_HOME/logs/ray-<time>.log`, or the demo's
-`<out>/logs/ray.log`), workers' output stays in Ray's session folder (named at the top of that file),
-and one line tells the user where to look. `semiemo -v ...` leaves everything in the terminal, as Ray
+(`ray`, `ray.data`, ...) and the ERROR lines the driver's C++ core writes straight to stderr go to one
+file (`$SEMIEMO_HOME/logs/ray-<time>.log`, or the demo's `<out>/logs/ray.log`), workers' output stays
+in Ray's session folder (named at the top of that file), and one line tells the user where to look. `semiemo -v ...` leaves everything in the terminal, as Ray
 does. Library code that calls `init_ray` without routing gets Ray's usual behaviour.
 """
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
+import re
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -66,6 +69,7 @@ def before_init() -> dict[str, Any]:
     import ray.data  # noqa: F401 - configures its own console handler on import: import it now, then swap
 
     _swap_handlers(path)
+    _NativeLineFilter.install(path)
     return {"log_to_driver": False, "logging_level": "INFO"}
 
 
@@ -127,3 +131,68 @@ def _attach(logger: logging.Logger, path: Path) -> None:
     if not any(h.get_name() == _HANDLER for h in logger.handlers):
         logger.addHandler(_file_handler(path))
     logger.propagate = False
+
+
+# "[2026-11-22 06:13:51,350 E 23891 23891] core_worker.cc:2465: ..." — Ray's C++ log format
+_NATIVE_LINE = re.compile(rb"^\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} [DIWEF] \d+ \d+\] ")
+
+
+class _NativeLineFilter:
+    """File descriptor 2 through a pipe: lines in Ray's C++ log format go to the log file, every other
+    byte (tracebacks, progress bars, semiemo's own messages) goes on to the real stderr at once.
+    The driver's core worker prints its ERROR lines there directly, past Python logging, and Ray has no
+    switch for it. Installed once per process; restored at exit."""
+
+    _active: "_NativeLineFilter | None" = None
+
+    @classmethod
+    def install(cls, path: Path) -> None:
+        if cls._active is not None:
+            cls._active.path = path
+            return
+        sys.stderr.flush()
+        cls._active = cls(path)
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.stderr = os.dup(2)
+        read_end, write_end = os.pipe()
+        os.dup2(write_end, 2)
+        os.close(write_end)
+        self.read_end = read_end
+        self.thread = threading.Thread(target=self._pump, name="semiemo-ray-stderr", daemon=True)
+        self.thread.start()
+        atexit.register(self.close)
+
+    def _pump(self) -> None:
+        pending = b""
+        while chunk := os.read(self.read_end, 65536):
+            pending += chunk
+            *lines, pending = pending.split(b"\n")
+            for line in lines:
+                self._route(line + b"\n")
+            if pending and not pending.startswith(b"["):  # a partial line that cannot be Ray's: pass it now
+                self._route(pending)
+                pending = b""
+        if pending:
+            self._route(pending)
+
+    def _route(self, data: bytes) -> None:
+        if _NATIVE_LINE.match(data):
+            try:
+                with open(self.path, "ab") as log:
+                    log.write(data)
+                return
+            except OSError:
+                pass  # no log file: the line goes to the terminal rather than nowhere
+        os.write(self.stderr, data)
+
+    def close(self) -> None:
+        """Give fd 2 back to the real stderr; the pump forwards what is left in the pipe."""
+        try:
+            sys.stderr.flush()
+        except (OSError, ValueError):
+            pass
+        os.dup2(self.stderr, 2)
+        self.thread.join(timeout=2.0)  # Ray's child processes may still hold the pipe open
+        type(self)._active = None
