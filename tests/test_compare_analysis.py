@@ -63,8 +63,8 @@ def test_two_runs_of_one_seed_print_a_range_over_folds_not_a_ci():
              "test_f1_macro": ua} for m, ua in (("supervised", 0.5), ("fixmatch", 0.55)) for k in range(2)]
     table = markdown_table(summarize(pd.DataFrame(rows)))
     assert "±" not in table.split("\n", 1)[1]
-    assert "n=1 seed: mean (range over its 2 folds)" in table
-    assert "| fixmatch | 1 × 2 | 0.600 (0.550–0.650) |" in table
+    assert "n=1 seed: mean [range over its 2 folds]" in table
+    assert "| fixmatch | 1 × 2 | 0.600 [0.550, 0.650] |" in table
 
 
 def test_comparison_runs_every_method_on_the_same_labeled_subsets(tmp_path):

@@ -67,6 +67,29 @@ def test_ray_native_error_lines_on_stderr_go_to_the_log_file_and_everything_else
     assert "core_worker.cc:2465: Actor with class name X" in log_file.read_text()
 
 
+def test_cluster_error_messages_keep_one_line_in_the_terminal_and_all_in_the_log(tmp_path):
+    """An OOM kill reaches the driver as a many-line message printed on stdout whatever log_to_driver says
+    (seen in the demo); routed, its first line shows once and the whole message is in the log file."""
+    log_file = tmp_path / "ray.log"
+    script = textwrap.dedent(f"""
+        import ray._private.worker as ray_worker
+        from semiemo.ray_logs import before_init, route_ray_logs
+        route_ray_logs({str(log_file)!r})
+        before_init()
+        message = "Task _map_task failed due to oom.\\nObject store memory usage: [- objects spillable: 1\\n]"
+        for _ in range(2):  # the same error twice: one terminal line
+            ray_worker.print_to_stdstream({{"lines": [message], "pid": "raylet", "is_err": False}}, ignore_prefix=False)
+        ray_worker.print_to_stdstream({{"lines": ["a worker line"], "pid": 1234, "is_err": False}}, ignore_prefix=False)
+    """)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    terminal = done.stdout + done.stderr
+    assert terminal.count("Ray: Task _map_task failed due to oom.") == 1
+    assert "objects spillable" not in terminal
+    assert "a worker line" in terminal  # anything but the cluster's error channel is left to Ray
+    assert terminal.count("objects spillable") == 0 and log_file.read_text().count("objects spillable") == 2
+
+
 @pytest.mark.slow
 def test_verbose_flag_keeps_ray_output_in_the_terminal(tmp_path):
     terminal, logs = _featurize(tmp_path, "-v")

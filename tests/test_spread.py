@@ -30,7 +30,7 @@ def test_two_seeds_give_the_range_of_their_fold_means_and_no_ci():
     assert spread.kind == "range" and spread.n == 2
     assert (spread.mean, spread.low, spread.high) == pytest.approx((0.65, 0.5, 0.8))
     assert np.isnan(spread.half_width)
-    assert spread.cell() == "0.650 (0.500–0.800)" and "±" not in spread.cell()
+    assert spread.cell() == "0.650 [0.500, 0.800]" and "±" not in spread.cell()
     assert "n=2 seeds" in spread.describe() and "no CI" in spread.describe()
 
 

@@ -3,9 +3,10 @@
 Left alone, Ray prints a token-auth warning at start-up, Ray Data's execution plans and (when stdout is
 not a TTY) a progress dump every few seconds, and every worker's stdout into the driver's terminal —
 hundreds of lines that bury semiemo's own progress. The CLI routes them instead: Ray's Python loggers
-(`ray`, `ray.data`, ...) and the ERROR lines the driver's C++ core writes straight to stderr go to one
+(`ray`, `ray.data`, ...), the ERROR lines the driver's C++ core writes straight to stderr and the
+cluster's error messages (an OOM kill arrives as a 50-line dump) go to one
 file (`$SEMIEMO_HOME/logs/ray-<time>.log`, or the demo's `<out>/logs/ray.log`), workers' output stays
-in Ray's session folder (named at the top of that file), and one line tells the user where to look. `semiemo -v ...` leaves everything in the terminal, as Ray
+in Ray's session folder (named at the top of that file), and one line tells the user where to look (a cluster error keeps its first line in the terminal). `semiemo -v ...` leaves everything in the terminal, as Ray
 does. Library code that calls `init_ray` without routing gets Ray's usual behaviour.
 """
 
@@ -70,6 +71,7 @@ def before_init() -> dict[str, Any]:
 
     _swap_handlers(path)
     _NativeLineFilter.install(path)
+    _route_error_messages()
     return {"log_to_driver": False, "logging_level": "INFO"}
 
 
@@ -88,6 +90,37 @@ def after_init() -> None:
     if not _route["announced"]:
         _route["announced"] = True
         print(f"Ray's logs: {path} (semiemo -v shows them here)", file=sys.stderr)
+
+
+def _route_error_messages() -> None:
+    """The driver prints every error the cluster publishes (OOM kills, dead workers) in full on stdout,
+    whatever `log_to_driver` says, through `ray._private.worker.print_to_stdstream` (no public switch).
+    Routed: the whole message goes to the log file and its first line, once, to the terminal."""
+    import ray._private.worker as ray_worker
+
+    original = ray_worker.print_to_stdstream
+    if getattr(original, "semiemo_routed", False):
+        return
+    shown: set[str] = set()
+
+    def print_to_stdstream(data: dict, ignore_prefix: bool) -> None:
+        path = ray_log_file()
+        if data.get("pid") != "raylet" or path is None:
+            return original(data, ignore_prefix)
+        text = "\n".join(str(line) for line in data.get("lines", [])).strip()
+        stamp = time.strftime("%Y-%m-%d %H:%M:%S")
+        try:
+            with open(path, "a", encoding="utf-8") as log:
+                log.write(f"{stamp}\tERROR (raylet) -- {text}\n")
+        except OSError:
+            return original(data, ignore_prefix)
+        first = text.splitlines()[0][:200] if text else ""
+        if first and first not in shown:
+            shown.add(first)
+            print(f"Ray: {first} [full message in {path}]", file=sys.stderr)
+
+    print_to_stdstream.semiemo_routed = True  # type: ignore[attr-defined]
+    ray_worker.print_to_stdstream = print_to_stdstream
 
 
 def session_logs_dir() -> str | None:

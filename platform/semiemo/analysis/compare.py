@@ -178,7 +178,7 @@ def write_report(results: pd.DataFrame, out_dir: str | Path, title: str = "Metho
     md.write_text(f"# {title}\n\n{setup}\n\n{markdown_table(summary)}\n\n"
                   "Test scores. Folds of one seed share their data, so the spread is taken over seeds: each "
                   "seed's fold mean is one sample; a 95 % CI needs at least 3 seeds, below that the cell "
-                  "gives the range (min–max). Δ UA: paired difference to the supervised run on the same seed "
+                  "gives the range [min, max]. Δ UA: paired difference to the supervised run on the same seed "
                   "and fold, averaged per seed, spread over seeds the same way. Pseudo-label accuracy: the final model's labels "
                   "for the unlabeled pool against the hidden oracle (synthetic corpora only).\n\n"
                   f"![comparison]({png.name})\n")

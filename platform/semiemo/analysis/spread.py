@@ -36,7 +36,7 @@ class Spread:
         return (self.high - self.low) / 2 if self.kind == "ci95" else float("nan")
 
     def cell(self, digits: int = 3, signed: bool = False) -> str:
-        """"0.560 ± 0.012" (CI), "0.560 (0.540–0.580)" (range), "0.560" (one run), "–" (none)."""
+        """"0.560 ± 0.012" (CI), "0.560 [0.540, 0.580]" (range: min, max), "0.560" (one run), "–" (none)."""
         if self.kind == "none":
             return "–"
         fmt = f"{{:{'+' if signed else ''}.{digits}f}}"
@@ -44,7 +44,7 @@ class Spread:
         if self.kind == "ci95":
             return f"{value} ± {self.half_width:.{digits}f}"
         if self.kind == "range":
-            return f"{value} ({fmt.format(self.low)}–{fmt.format(self.high)})"
+            return f"{value} [{fmt.format(self.low)}, {fmt.format(self.high)}]"
         return value
 
     def describe(self) -> str:
@@ -56,10 +56,10 @@ def describe(kind: str, n: int, unit: str = "seed") -> str:
     if kind == "ci95":
         return f"mean ± 95 % CI (Student t) over n={n} seeds (each seed: the mean of its folds)"
     if kind == "range" and unit == "seed":
-        return (f"mean (min–max) over n={n} seeds (each seed: the mean of its folds); "
+        return (f"mean [min, max] over n={n} seeds (each seed: the mean of its folds); "
                 f"fewer than {MIN_CI_RUNS} seeds: no CI")
     if kind == "range":
-        return f"n=1 seed: mean (range over its {n} folds); folds of one seed are not independent: no CI"
+        return f"n=1 seed: mean [range over its {n} folds]; folds of one seed are not independent: no CI"
     if kind == "single":
         return "one run: no spread"
     return "no values"
@@ -117,5 +117,5 @@ def caption(spreads: list[Spread]) -> str:
     if len(kinds) == 1:
         return describe(*next(iter(kinds)))
     return (f"mean over seeds (each seed: the mean of its folds); ± 95 % CI (Student t) where a row has "
-            f"≥ {MIN_CI_RUNS} seeds, else (min–max) — over seeds, or over folds when there is one seed; "
+            f"≥ {MIN_CI_RUNS} seeds, else [min, max] — over seeds, or over folds when there is one seed; "
             "n per row in the seeds × folds column")
