@@ -4,10 +4,11 @@ Left alone, Ray prints a token-auth warning at start-up, Ray Data's execution pl
 not a TTY) a progress dump every few seconds, and every worker's stdout into the driver's terminal —
 hundreds of lines that bury semiemo's own progress. The CLI routes them instead: Ray's Python loggers
 (`ray`, `ray.data`, ...), the ERROR lines the driver's C++ core writes straight to stderr and the
-cluster's error messages (an OOM kill arrives as a 50-line dump) go to one
-file (`$SEMIEMO_HOME/logs/ray-<time>.log`, or the demo's `<out>/logs/ray.log`), workers' output stays
-in Ray's session folder (named at the top of that file), and one line tells the user where to look (a cluster error keeps its first line in the terminal). `semiemo -v ...` leaves everything in the terminal, as Ray
-does. Library code that calls `init_ray` without routing gets Ray's usual behaviour.
+cluster's error messages (an OOM kill arrives as a 50-line dump) go to one file
+(`$SEMIEMO_HOME/logs/ray-<time>.log`, or the demo's `<out>/logs/ray.log`); workers' output stays in
+Ray's session folder (named at the top of that file); one line tells the user where to look, and a
+cluster error keeps its first line in the terminal. `semiemo -v ...` leaves everything in the terminal,
+as Ray does. Library code that calls `init_ray` without routing gets Ray's usual behaviour.
 """
 
 from __future__ import annotations
@@ -38,11 +39,6 @@ def route_ray_logs(log_file: str | Path | None = DEFAULT, *, verbose: bool = Fal
 
 def is_verbose() -> bool:
     return bool(_route["verbose"])
-
-
-def routed() -> bool:
-    """True when a command asked for Ray's output to go to a file."""
-    return _route["target"] is not None
 
 
 def ray_log_file() -> Path | None:
@@ -82,7 +78,7 @@ def after_init() -> None:
     if path is None:
         return
     _swap_handlers(path)
-    session_logs = _session_logs_dir()
+    session_logs = session_logs_dir()
     note = logging.getLogger("semiemo.ray_logs")
     _attach(note, path)
     note.setLevel(logging.INFO)
@@ -125,10 +121,6 @@ def _route_error_messages() -> None:
 
 def session_logs_dir() -> str | None:
     """Ray's session log folder of the running Ray (workers' output, raylet, GCS), if known."""
-    return _session_logs_dir()
-
-
-def _session_logs_dir() -> str | None:
     try:
         import ray
 
