@@ -90,6 +90,30 @@ def test_cluster_error_messages_keep_one_line_in_the_terminal_and_all_in_the_log
     assert terminal.count("objects spillable") == 0 and log_file.read_text().count("objects spillable") == 2
 
 
+def test_tune_prints_and_optuna_logs_go_to_the_log_file_in_a_silent_sweep(tmp_path):
+    """Tune prints its experiment table even at verbose=0 and Optuna logs every study it creates (both seen
+    in the demo's sweep step); routed, both land in the log file."""
+    log_file = tmp_path / "ray.log"
+    script = textwrap.dedent(f"""
+        import optuna
+        from semiemo.ray_logs import before_init, route_ray_logs, tune_prints_to_log
+        route_ray_logs({str(log_file)!r})
+        before_init()
+        optuna.create_study(study_name="quiet_study")
+        with tune_prints_to_log(silent=True):
+            print("Configuration for experiment     demo_sweep")
+        with tune_prints_to_log(silent=False):
+            print("a sweep with verbose=1 keeps Tune's progress here")
+    """)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    terminal = done.stdout + done.stderr
+    assert "Configuration for experiment" not in terminal and "quiet_study" not in terminal, terminal
+    assert "a sweep with verbose=1 keeps Tune's progress here" in terminal
+    text = log_file.read_text()
+    assert "Configuration for experiment" in text and "A new study created in memory with name: quiet_study" in text
+
+
 @pytest.mark.slow
 def test_verbose_flag_keeps_ray_output_in_the_terminal(tmp_path):
     terminal, logs = _featurize(tmp_path, "-v")

@@ -14,6 +14,7 @@ as Ray does. Library code that calls `init_ray` without routing gets Ray's usual
 from __future__ import annotations
 
 import atexit
+import contextlib
 import logging
 import os
 import re
@@ -23,7 +24,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-RAY_LOGGERS = ("ray", "ray.data")  # `ray.data` does not propagate to `ray`: it has its own handlers
+# `ray.data` does not propagate to `ray`: it has its own handlers; Optuna (under Tune) logs each study it creates
+RAY_LOGGERS = ("ray", "ray.data", "optuna")
 _FORMAT = "%(asctime)s\t%(levelname)s %(filename)s:%(lineno)s -- %(message)s"
 _HANDLER = "semiemo-ray-file"
 DEFAULT = "default"  # route to $SEMIEMO_HOME/logs/ray-<time>.log, decided when Ray starts
@@ -63,7 +65,8 @@ def before_init() -> dict[str, Any]:
     path = ray_log_file()
     if path is None:
         return {}
-    import ray.data  # noqa: F401 - configures its own console handler on import: import it now, then swap
+    import optuna  # noqa: F401 - both configure their own console handlers on import: import now, then swap
+    import ray.data  # noqa: F401
 
     _swap_handlers(path)
     _NativeLineFilter.install(path)
@@ -86,6 +89,18 @@ def after_init() -> None:
     if not _route["announced"]:
         _route["announced"] = True
         print(f"Ray's logs: {path} (semiemo -v shows them here)", file=sys.stderr)
+
+
+@contextlib.contextmanager
+def tune_prints_to_log(silent: bool):
+    """Ray Tune prints its experiment table and result paths with `print` even at `verbose=0`; when
+    `silent` and routed, stdout goes to the log file for the block (the run's own summary follows it)."""
+    path = ray_log_file()
+    if not silent or path is None:
+        yield
+        return
+    with open(path, "a", encoding="utf-8") as log, contextlib.redirect_stdout(log):
+        yield
 
 
 def _route_error_messages() -> None:
