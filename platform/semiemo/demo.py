@@ -146,7 +146,7 @@ def run_demo(out_dir: str | Path = "demo_out", *, acted: int = 216, wild_labeled
                              setup="Synthetic demo corpus, speaker-independent folds (2 of 5), seed 0.")
         md = files["markdown"].read_text().split("\n", 2)[2]
         report.add("4. Semi-supervised comparison", md.replace("](comparison.png)", "](compare/comparison.png)"))
-        console.print(markdown_table(summarize(cmp_results)), soft_wrap=True)
+        console.print(markdown_table(summarize(cmp_results)), soft_wrap=True, markup=False)  # "[min, max]" is no markup
         report.timings["comparison"] = time.perf_counter() - t0
 
     # 5. sweep ----------------------------------------------------------------------------------------
