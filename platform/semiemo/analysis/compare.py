@@ -165,6 +165,22 @@ def bar_chart(summary: pd.DataFrame, path: str | Path, metrics: Sequence[str] = 
     return path
 
 
+def oracle_note(results: pd.DataFrame) -> str:
+    """What the pseudo-label accuracy column was measured against, on the data at hand."""
+    if "pseudo_label_accuracy" not in results.columns or results["pseudo_label_accuracy"].isna().all():
+        return ("Pseudo-label accuracy: not measured — no row of the unlabeled pool has a known label "
+                "(no `oracle_label`, no hidden label).")
+    parts = []
+    if "label_fraction" in results.columns and (results["label_fraction"] < 1).any():
+        parts.append("the labels of training rows that the label fraction moved into the pool")
+    config = str(results["config_json"].iloc[0]) if "config_json" in results.columns and len(results) else ""
+    if '"unlabeled":"' in config.replace(" ", "") or '"unlabeled": "' in config:
+        parts.append("the label column of the external pool where it has one (hidden from training)")
+    parts.append("`oracle_label` of unlabeled rows where the corpus has one (synthetic corpora)")
+    return ("Pseudo-label accuracy: the final model's labels for the unlabeled pool, scored against " + "; ".join(parts)
+            + ". Rows with no known label are left out of it.")
+
+
 def write_report(results: pd.DataFrame, out_dir: str | Path, title: str = "Method comparison",
                  setup: str = "") -> dict[str, Path]:
     """results.csv, summary.csv, comparison.md and comparison.png under `out_dir`."""
@@ -179,7 +195,6 @@ def write_report(results: pd.DataFrame, out_dir: str | Path, title: str = "Metho
                   "Test scores. Folds of one seed share their data, so the spread is taken over seeds: each "
                   "seed's fold mean is one sample; a 95 % CI needs at least 3 seeds, below that the cell "
                   "gives the range [min, max]. Δ UA: paired difference to the supervised run on the same seed "
-                  "and fold, averaged per seed, spread over seeds the same way. Pseudo-label accuracy: the final model's labels "
-                  "for the unlabeled pool against the hidden oracle (synthetic corpora only).\n\n"
+                  "and fold, averaged per seed, spread over seeds the same way. " + oracle_note(results) + "\n\n"
                   f"![comparison]({png.name})\n")
     return {"results": out / "results.csv", "summary": out / "summary.csv", "markdown": md, "chart": png}

@@ -154,9 +154,34 @@ def markdown_report(spec: SearchSpace, table: pd.DataFrame, figure: Path, *, cor
         for _, r in ref.iterrows():
             kind = "shape" if is_shape_row(r["value"]) else "number"
             lines.append("| " + " | ".join(str(r[c]).replace("|", "/") for c in cols) + f" | {kind} |")
+    lines += pool_coverage_lines(table, spec)
     claim = spec.reference.shape
     lines += ["", "## Verdict", "", f"Paper's shape: {claim.description or claim.kind}", "", verdict.line, ""]
     return "\n".join(lines), verdict
+
+
+def pool_coverage_lines(table: pd.DataFrame, spec: SearchSpace) -> list[str]:
+    """For unlabeled-quantity analyses: how much of each point's pool training actually drew.
+
+    A point whose pool is larger than the rows drawn cannot differ from a smaller one by data it never
+    saw; the report says so instead of letting a flat curve speak for the method."""
+    if spec.x_param != "unlabeled_quantity" or "unlabeled_rows_drawn" not in table.columns or table.empty:
+        return []
+    per_point = table.groupby(spec.x_param).agg(pool=("n_unlabeled", "mean"), drawn=("unlabeled_rows_drawn", "mean"),
+                                                draws=("unlabeled_draws", "mean"))
+    lines = ["", "## Pool actually used", "", "| unlabeled quantity | pool rows | distinct rows drawn | draws per drawn row |",
+             "|---|---|---|---|"]
+    short = []
+    for x, r in per_point.iterrows():
+        lines.append(f"| {_fmt(x)} | {r['pool']:,.0f} | {r['drawn']:,.0f} | "
+                     f"{(r['draws'] / r['drawn']) if r['drawn'] else float('nan'):.1f} |")
+        if r["drawn"] < r["pool"]:
+            short.append(_fmt(x))
+    if short:
+        lines += ["", f"**At {', '.join(short)} training drew fewer distinct rows than the pool holds**: those points "
+                  "are capped by the training budget (steps × μ·B), not by the pool; a flat curve there says nothing "
+                  "about more unlabeled data. Raise `train.epochs`/`steps_per_epoch` or μ to test them."]
+    return lines
 
 
 def reproduce(name: str, *, corpus: str | None = None, quick: bool = False, out_dir: str | Path | None = None,
