@@ -42,6 +42,16 @@ class TrainConfig(_Strict):
     num_threads: int | None = None       # torch intra-op threads per worker
 
 
+class UnlabeledBalanceConfig(_Strict):
+    """Re-sample the unlabeled pool to equal counts per class predicted by a vanilla classifier trained on
+    the fold's labeled rows (paper 001 §4.1; see `semiemo.train.balance`)."""
+
+    method: str = "cmdm"
+    method_params: dict[str, Any] = Field(default_factory=lambda: {"ablation": "vanilla", "use_unlabeled": False})
+    epochs: int = 10                     # the vanilla model's training epochs
+    per_class: int | None = None         # rows per predicted class; None: pool size / number of classes
+
+
 class ExperimentConfig(_Strict):
     """One method on one corpus under one protocol, over seeds (and folds)."""
 
@@ -59,6 +69,7 @@ class ExperimentConfig(_Strict):
     unlabeled_quantity: int | None = None         # None: the whole unlabeled pool
     unlabeled_from_rest: bool = True              # labeled training rows left out by label_fraction join the
                                                   # unlabeled pool (labels hidden; truth kept for diagnostics)
+    unlabeled_balance: UnlabeledBalanceConfig | None = None  # paper 001: class-balance the pool (None: off)
     labeled_domains: list[str] | None = None      # e.g. ["acted", "wild"]; None: all
     label_map: dict[str, str] | None = None       # e.g. {"excitement": "happiness"}
     fuzzy_labels: bool = False                    # soft targets from votes (paper 002)

@@ -166,6 +166,12 @@ def run_fold(cfg: ExperimentConfig, prep: PreparedData, fold: Fold, seed: int, *
         pool = np.concatenate([pool, np.setdiff1d(fold.train_idx, train_idx)])
     unlabeled_idx = subsample_unlabeled(pool, cfg.unlabeled_quantity, seed) if consumes else np.zeros(0, np.int64)
     data = fold_data(cfg, prep, train_idx, fold, unlabeled_idx)
+    balance_info: dict[str, Any] = {}
+    if cfg.unlabeled_balance is not None and data.unlabeled is not None:  # paper 001: pseudo-class balancing
+        from semiemo.train.balance import balance_unlabeled
+
+        data, balance_info = balance_unlabeled(data, cfg.unlabeled_balance, cfg.train,
+                                               model_spec(data, cfg.model_hidden, cfg.model_dropout, cfg.fusion), seed)
     tb_dir = Path(run_dir) / "tb" / f"seed{seed}" / fold.name if run_dir is not None else None
 
     if not (isinstance(cls, type) and issubclass(cls, Method)):
@@ -209,7 +215,11 @@ def run_fold(cfg: ExperimentConfig, prep: PreparedData, fold: Fold, seed: int, *
         "experiment": cfg.name, "corpus": cfg.corpus, "features": ",".join(cfg.features), "method": cfg.method,
         "protocol": cfg.protocol.name, "seed": seed, "fold": fold.name, "label_fraction": cfg.label_fraction,
         "normalization": cfg.normalization, "workers": cfg.train.workers,
-        "n_train": len(train_idx), "n_val": len(fold.val_idx), "n_test": len(fold.test_idx), "n_unlabeled": len(unlabeled_idx),
+        "n_train": len(train_idx), "n_val": len(fold.val_idx), "n_test": len(fold.test_idx),
+        "n_unlabeled": len(data.unlabeled) if data.unlabeled is not None else 0,
+        **({"unlabeled_predicted_counts": str(balance_info["predicted_counts"]),
+            "unlabeled_balanced_counts": str(balance_info["balanced_counts"])} if balance_info else {}),
+        "n_dropped_rows": int(sum(prep.features.dropped.values())),
         "best_epoch": result.best_epoch, "epochs_run": result.epochs_run, "stopped_early": result.stopped_early,
         "train_time_s": result.wall_time_s, "wall_time_s": time.perf_counter() - t0,
         "samples_per_s": result.samples_per_s, "pseudo_label_accuracy": result.pseudo_label_accuracy,

@@ -69,6 +69,7 @@ class FoldResult:
     resumed_from_epoch: int = 0
     stopped_early: bool = False
     pseudo_label_accuracy: float = float("nan")  # last epoch, against oracle_label where present
+    method: Any = field(default=None, repr=False)  # the trained method (best state), with `return_method=True`
 
 
 def model_spec(data: FoldData, hidden: tuple[int, ...] = (256, 128), dropout: float = 0.3, fusion: str = "early") -> ModelSpec:
@@ -162,6 +163,7 @@ def fit_fold(
     world_size: int = 1,
     device: torch.device | None = None,
     wrap_trainable: Callable[[nn.Module], nn.Module] | None = None,
+    return_method: bool = False,
 ) -> FoldResult:
     """Train one method on one fold; evaluate its best validation state on test.
 
@@ -170,6 +172,7 @@ def fit_fold(
     `log_epoch(epoch, scalars, confusion, class_names)` (confusion only on improving epochs).
     `wrap_trainable` wraps each of `Method.trainable` (Ray's `prepare_model` for DDP).
     `resume_state` is a checkpoint_state from an earlier report: training continues after its epoch.
+    `return_method`: the result carries the trained method (e.g. paper 001's vanilla pool balancer).
     Reported scalars: `epoch`, `train/<every key train_step and on_epoch_end return>`,
     `train/pseudo_label_accuracy` (oracle present), `val/<metric>`, `val/best_epoch`.
     """
@@ -296,6 +299,7 @@ def fit_fold(
         resumed_from_epoch=start_epoch,
         stopped_early=stopped_early,
         pseudo_label_accuracy=plabel_acc,
+        method=method if return_method else None,
     )
 
 

@@ -98,6 +98,15 @@ class SynthConfig(BaseModel):
     fer_accuracy: float = Field(0.7, ge=0.0, le=1.0, description="chance the simulated FER model names the "
                                                                 "expression the face shows")
     sample_rate: int = Field(16_000, description="output sample rate (Hz)")
+    # --- paper 001's unlabeled pool (AMI): skewed classes, clips without a face. Defaults: off. ---
+    unlabeled_majority: tuple[str, ...] = Field(("happiness", "neutral"), description=(
+        "classes that dominate the unlabeled pool when unlabeled_majority_share is set"))
+    unlabeled_majority_share: float | None = Field(None, ge=0.0, le=1.0, description=(
+        "share of unlabeled rows drawn from unlabeled_majority, split evenly, the rest evenly over the other "
+        "classes (paper 001: a vanilla classifier labels ~80 % of AMI clips happy or neutral); None = wild shares"))
+    unlabeled_no_face_share: float = Field(0.0, ge=0.0, le=1.0, description=(
+        "share of unlabeled rows with no detectable face: face_features/fer_probs are missing (None), not zero "
+        "(paper 001: ~11 % of AMI clips)"))
 
     @field_validator("emotions")
     @classmethod
@@ -119,6 +128,11 @@ class SynthConfig(BaseModel):
                 raise ValueError(f"{name}.class_shares names {extra}, not in emotions {list(self.emotions)}")
             if any(s < 0 or not math.isfinite(s) for s in dom.class_shares.values()) or sum(dom.class_shares.values()) <= 0:
                 raise ValueError(f"{name}.class_shares must be non-negative with a positive sum, got {dom.class_shares}")
+        if self.unlabeled_majority_share is not None:
+            unknown = [e for e in self.unlabeled_majority if e not in self.emotions]
+            if unknown or not self.unlabeled_majority:
+                raise ValueError(f"unlabeled_majority {list(self.unlabeled_majority)} must name classes of "
+                                 f"emotions {list(self.emotions)}")
         return self
 
     # ---- derived -------------------------------------------------------------------------------
@@ -142,6 +156,16 @@ class SynthConfig(BaseModel):
         if shares.sum() <= 0:  # e.g. only boredom from the acted table: fall back to balanced
             shares = np.ones(len(self.emotions))
         return shares / shares.sum()
+
+    def unlabeled_class_probabilities(self) -> np.ndarray:
+        """Class probabilities of the unlabeled block: the wild shares, or the skew of paper 001's AMI pool."""
+        if self.unlabeled_majority_share is None:
+            return self.class_probabilities("wild")
+        major = np.array([e in self.unlabeled_majority for e in self.emotions])
+        p = np.where(major, self.unlabeled_majority_share / major.sum(), 0.0)
+        if (~major).any():
+            p[~major] = (1.0 - self.unlabeled_majority_share) / (~major).sum()
+        return p / p.sum()
 
     def to_json(self) -> str:
         return self.model_dump_json()
