@@ -44,7 +44,7 @@ class CMDMHParams:
     classifier_dropout: float = field(default=0.3, metadata={"doc": "dropout of C (not given; spec §5.8)"})
     transformer_heads: int = field(default=4, metadata={
         "doc": "h (paper 001 Table 3); lowered to the largest divisor of the width (342-d faces: 3)"})
-    transformer_blocks: int = field(default=2, metadata={"doc": "b, transformer blocks per encoder/decoder (Table 3)"})
+    transformer_blocks: int = field(default=2, metadata={"doc": "b, transformer blocks per encoder/decoder (Table 3); 0 = conv-only DAEs (CPU quick runs)"})
     transformer_ffn: int = field(default=2048, metadata={"doc": "feed-forward width (not given; spec §5.7)"})
     transformer_dropout: float = field(default=0.1, metadata={"doc": "transformer dropout (not given; spec §5.7)"})
     mmd_sigma: float | None = field(default=None, metadata={

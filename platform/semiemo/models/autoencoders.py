@@ -80,7 +80,12 @@ def sinusoidal_positions(length: int, dim: int) -> torch.Tensor:
     return pe
 
 
-def _transformer(dim: int, heads: int, blocks: int, ffn: int, dropout: float) -> nn.TransformerEncoder:
+def _transformer(dim: int, heads: int, blocks: int, ffn: int, dropout: float) -> nn.Module:
+    """`blocks` self-attention blocks; 0 gives the identity (conv-only DAE: a cheap quick-run setting)."""
+    if blocks < 0:
+        raise ValueError(f"transformer blocks must be >= 0, got {blocks}")
+    if blocks == 0:
+        return nn.Identity()
     layer = nn.TransformerEncoderLayer(dim, heads, dim_feedforward=ffn, dropout=dropout, batch_first=True)
     return nn.TransformerEncoder(layer, blocks, enable_nested_tensor=False)
 
