@@ -175,6 +175,8 @@ def _check_columns(manifest: pd.DataFrame, fzs: list[Featurizer]) -> None:
         raise ValueError(f"featurizer names repeat: {names}")
     for f in fzs:
         missing = [c for c in getattr(f, "needs_columns", ()) if c not in manifest.columns]
+        if getattr(f, "needs_any_column", False) and len(missing) < len(getattr(f, "needs_columns", ())):
+            missing = []  # e.g. face: the manifest's frames or a visual_path, either one suffices
         if missing:
             raise ValueError(f"featurizer {f.name!r} reads manifest columns {missing}, which this manifest lacks "
                              f"(it has {sorted(map(str, manifest.columns))})")
@@ -183,7 +185,7 @@ def _check_columns(manifest: pd.DataFrame, fzs: list[Featurizer]) -> None:
 def _needed_columns(manifest: pd.DataFrame, fzs: list[Featurizer]) -> list[str]:
     columns = [c for c in AUDIO_COLUMNS if c in manifest.columns]
     for f in fzs:
-        columns += [c for c in getattr(f, "needs_columns", ()) if c not in columns]
+        columns += [c for c in getattr(f, "needs_columns", ()) if c not in columns and c in manifest.columns]
     return columns
 
 
@@ -385,7 +387,8 @@ def _call(f: Featurizer, rows: pd.DataFrame, audio: list, idx: list[int], schema
     if getattr(f, "needs_audio", True):
         batch["audio"] = [audio[r] for r in idx]
     for c in getattr(f, "needs_columns", ()):
-        batch[c] = rows[c].to_numpy()[idx]
+        if c in rows.columns:  # a needs_any_column featurizer may find only some of them
+            batch[c] = rows[c].to_numpy()[idx]
     result = f(batch)
     checked = {}
     for k, spec in schema.items():

@@ -25,6 +25,10 @@ FACE_DIM = 342  # DenseNet (FERPlus) last pooling layer, papers 001/002
 FER_DIM = len(FER_CLASSES)
 
 
+class NoFaceError(ValueError):
+    """An utterance without any face (paper 001 drops such clips); counted as `featurizer_error:NoFaceError`."""
+
+
 def _missing(value: Any) -> bool:
     return value is None or (isinstance(value, float) and math.isnan(value))
 
@@ -49,6 +53,7 @@ class _VisualSequence:
     needs_audio: ClassVar[bool] = False
     name: ClassVar[str]
     needs_columns: ClassVar[tuple[str, ...]]  # (column, "visual_path")
+    needs_any_column: ClassVar[bool] = True  # either of needs_columns suffices (the pipeline checks one exists)
     column: ClassVar[str]  # manifest column holding the frames
     width: ClassVar[int]  # feature columns this featurizer outputs
     file_columns: ClassVar[slice]  # which .npy columns it reads
@@ -69,7 +74,8 @@ class _VisualSequence:
 
     def _from_file(self, utt_id: str, visual_path: Any) -> np.ndarray:
         if _missing(visual_path):
-            raise ValueError(f"{self.name}: utt_id {utt_id!r} has neither {self.column!r} nor visual_path")
+            raise NoFaceError(f"{self.name}: utt_id {utt_id!r} has neither {self.column!r} nor visual_path "
+                              "(no face detected); the row is dropped from face-using experiments")
         path = Path(str(visual_path)).expanduser()
         if not path.is_absolute() and self.config.visual_root:
             path = Path(self.config.visual_root) / path
@@ -95,7 +101,7 @@ class _VisualSequence:
         for i, (utt_id, value, path) in enumerate(zip(batch["utt_id"], values, paths)):
             frames = self._from_file(utt_id, path) if _missing(value) else self._from_manifest(utt_id, value)
             if len(frames) == 0:
-                raise ValueError(f"{self.name}: utt_id {utt_id!r} has no visual frame (no face detected?)")
+                raise NoFaceError(f"{self.name}: utt_id {utt_id!r} has no visual frame (no face detected?)")
             out[i], lengths[i] = pad_or_trim(frames, self.config.max_frames, self.config.pad_side)
         return {self.name: out, "length": lengths}
 

@@ -47,6 +47,16 @@ class TrainConfig(_Strict):
                                          # is streamed block by block from the feature store, not held in memory
 
 
+class UnlabeledBalanceConfig(_Strict):
+    """Re-sample the unlabeled pool to equal counts per class predicted by a vanilla classifier trained on
+    the fold's labeled rows (paper 001 §4.1; see `semiemo.train.balance`)."""
+
+    method: str = "cmdm"
+    method_params: dict[str, Any] = Field(default_factory=lambda: {"ablation": "vanilla", "use_unlabeled": False})
+    epochs: int = 10                     # the vanilla model's training epochs
+    per_class: int | None = None         # rows per predicted class; None: pool size / number of classes
+
+
 class ExperimentConfig(_Strict):
     """One method on one corpus under one protocol, over seeds (and folds)."""
 
@@ -67,6 +77,7 @@ class ExperimentConfig(_Strict):
     unlabeled_quantity: int | None = None         # None: the whole unlabeled pool
     unlabeled_from_rest: bool = True              # labeled training rows left out by label_fraction join the
                                                   # unlabeled pool (labels hidden; truth kept for diagnostics)
+    unlabeled_balance: UnlabeledBalanceConfig | None = None  # paper 001: class-balance the pool (None: off)
     labeled_domains: list[str] | None = None      # e.g. ["acted", "wild"]; None: all
     single_stream_domains: list[str] | None = None  # labeled training domains of methods without phases (paper
                                                   # 000's baselines train on IVD only); phased methods pick their

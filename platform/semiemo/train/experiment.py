@@ -264,6 +264,13 @@ def run_fold(cfg: ExperimentConfig, prep: PreparedData, fold: Fold, seed: int, *
         train_idx = train_idx[manifest["domain"].astype(str).isin(cfg.single_stream_domains).to_numpy()[train_idx]]
     data = fold_data(cfg, prep, train_idx, fold, unlabeled_idx, stream_rows)
     n_unlabeled_total = len(unlabeled_idx) + (int(sum(len(r) for r in stream_rows)) if stream_rows is not None else 0)
+    balance_info: dict[str, Any] = {}
+    if cfg.unlabeled_balance is not None and data.unlabeled is not None and stream_rows is None:
+        from semiemo.train.balance import balance_unlabeled  # paper 001: pseudo-class balancing of the pool
+
+        data, balance_info = balance_unlabeled(data, cfg.unlabeled_balance, cfg.train,
+                                               model_spec(data, cfg.model_hidden, cfg.model_dropout, cfg.fusion), seed)
+        n_unlabeled_total = len(data.unlabeled)
     tb_dir = Path(run_dir) / "tb" / f"seed{seed}" / fold.name if run_dir is not None else None
 
     if not (isinstance(cls, type) and issubclass(cls, Method)):
@@ -309,6 +316,9 @@ def run_fold(cfg: ExperimentConfig, prep: PreparedData, fold: Fold, seed: int, *
         "normalization": cfg.normalization, "workers": cfg.train.workers,
         "n_train": len(train_idx), "n_val": len(fold.val_idx), "n_test": len(fold.test_idx), "n_unlabeled": n_unlabeled_total,
         "unlabeled_streamed": stream_rows is not None,
+        **({"unlabeled_predicted_counts": str(balance_info["predicted_counts"]),
+            "unlabeled_balanced_counts": str(balance_info["balanced_counts"])} if balance_info else {}),
+        "n_dropped_rows": int(sum(prep.features.dropped.values())),
         "best_epoch": result.best_epoch, "epochs_run": result.epochs_run, "stopped_early": result.stopped_early,
         "train_time_s": result.wall_time_s, "wall_time_s": time.perf_counter() - t0,
         "samples_per_s": result.samples_per_s, "pseudo_label_accuracy": result.pseudo_label_accuracy,

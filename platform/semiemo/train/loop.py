@@ -80,6 +80,7 @@ class FoldResult:
     unlabeled_rows_drawn: int = 0         # distinct pool rows drawn at least once (all workers)
     unlabeled_draws: int = 0              # unlabeled row draws in total (all workers)
     selection_start_epoch: int = 0        # first epoch (1-based: +1) that checkpoint selection counted
+    method: Any = field(default=None, repr=False)  # the trained method (best state), with `return_method=True`
 
 
 def model_spec(data: FoldData, hidden: tuple[int, ...] = (256, 128), dropout: float = 0.3, fusion: str = "early") -> ModelSpec:
@@ -196,6 +197,7 @@ def fit_fold(
     world_size: int = 1,
     device: torch.device | None = None,
     wrap_trainable: Callable[[nn.Module], nn.Module] | None = None,
+    return_method: bool = False,
 ) -> FoldResult:
     """Train one method on one fold; evaluate its best validation state on test.
 
@@ -204,6 +206,7 @@ def fit_fold(
     `log_epoch(epoch, scalars, confusion, class_names)` (confusion only on improving epochs).
     `wrap_trainable` wraps each of `Method.trainable` (Ray's `prepare_model` for DDP).
     `resume_state` is a checkpoint_state from an earlier report: training continues after its epoch.
+    `return_method`: the result carries the trained method (e.g. paper 001's vanilla pool balancer).
     Reported scalars: `epoch`, `train/<every key train_step and on_epoch_end return>`,
     `train/pseudo_label_accuracy` (oracle present), `val/<metric>`, `val/best_epoch`.
     """
@@ -372,6 +375,7 @@ def fit_fold(
         unlabeled_rows_drawn=drawn,
         unlabeled_draws=draws,
         selection_start_epoch=selection_start,
+        method=method if return_method else None,
     )
 
 

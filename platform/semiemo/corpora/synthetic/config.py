@@ -9,6 +9,7 @@ can regenerate any utterance without stored audio.
 from __future__ import annotations
 
 import math
+from typing import ClassVar
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -117,6 +118,15 @@ class SynthConfig(BaseModel):
             data = {**data, "wild": wild.model_copy(update=changes)}
             DomainConfig.model_validate(data["wild"].model_dump())  # the text probabilities must still fit
         return data
+    # --- paper 001's unlabeled pool (AMI): skewed classes, clips without a face. Defaults: off. ---
+    unlabeled_majority: tuple[str, ...] = Field(("happiness", "neutral"), description=(
+        "classes that dominate the unlabeled pool when unlabeled_majority_share is set"))
+    unlabeled_majority_share: float | None = Field(None, ge=0.0, le=1.0, description=(
+        "share of unlabeled rows drawn from unlabeled_majority, split evenly, the rest evenly over the other "
+        "classes (paper 001: a vanilla classifier labels ~80 % of AMI clips happy or neutral); None = wild shares"))
+    unlabeled_no_face_share: float = Field(0.0, ge=0.0, le=1.0, description=(
+        "share of unlabeled rows with no detectable face: face_features/fer_probs are missing (None), not zero "
+        "(paper 001: ~11 % of AMI clips)"))
 
     @field_validator("emotions")
     @classmethod
@@ -138,6 +148,11 @@ class SynthConfig(BaseModel):
                 raise ValueError(f"{name}.class_shares names {extra}, not in emotions {list(self.emotions)}")
             if any(s < 0 or not math.isfinite(s) for s in dom.class_shares.values()) or sum(dom.class_shares.values()) <= 0:
                 raise ValueError(f"{name}.class_shares must be non-negative with a positive sum, got {dom.class_shares}")
+        if self.unlabeled_majority_share is not None:
+            unknown = [e for e in self.unlabeled_majority if e not in self.emotions]
+            if unknown or not self.unlabeled_majority:
+                raise ValueError(f"unlabeled_majority {list(self.unlabeled_majority)} must name classes of "
+                                 f"emotions {list(self.emotions)}")
         return self
 
     # ---- derived -------------------------------------------------------------------------------
@@ -162,9 +177,25 @@ class SynthConfig(BaseModel):
             shares = np.ones(len(self.emotions))
         return shares / shares.sum()
 
+    def unlabeled_class_probabilities(self) -> np.ndarray:
+        """Class probabilities of the unlabeled block: the wild shares, or the skew of paper 001's AMI pool."""
+        if self.unlabeled_majority_share is None:
+            return self.class_probabilities("wild")
+        major = np.array([e in self.unlabeled_majority for e in self.emotions])
+        p = np.where(major, self.unlabeled_majority_share / major.sum(), 0.0)
+        if (~major).any():
+            p[~major] = (1.0 - self.unlabeled_majority_share) / (~major).sum()
+        return p / p.sum()
+
+    # Options added for one method's analyses: left at their default they are not written, so a corpus
+    # without them keeps its manifest (and feature-store key) byte for byte.
+    OPTIONAL_FIELDS: ClassVar[tuple[str, ...]] = (
+        "wild_text_cue_prob", "wild_expression_strength",                            # mmmd (paper 000)
+        "unlabeled_majority", "unlabeled_majority_share", "unlabeled_no_face_share",  # cmdm (paper 001)
+    )
+
     def to_json(self) -> str:
-        # options left at None are not written, so a corpus without them keeps its manifest (and store key)
-        unset = {k for k in ("wild_text_cue_prob", "wild_expression_strength") if getattr(self, k) is None}
+        unset = {k for k in self.OPTIONAL_FIELDS if getattr(self, k) == type(self).model_fields[k].default}
         return self.model_dump_json(exclude=unset)
 
     @classmethod

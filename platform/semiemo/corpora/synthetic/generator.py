@@ -44,6 +44,7 @@ _S_SPEAKER_TABLE = 20      # + domain index
 _S_AUDIO_NOISE = 100       # per-utterance generator
 _S_FACE_NOISE = 101        # per-utterance generator
 _S_FACE_SPEAKER = 102      # + domain index: speaker face offsets
+_S_NO_FACE = 110           # unlabeled_no_face_share (paper 001's faceless AMI clips)
 
 _FEMALE_VARIANTS = ("f1", "f2", "f3", "f4", "f5")
 _MALE_VARIANTS = ("m1", "m2", "m3", "m4", "m5", "m6", "m7")
@@ -137,7 +138,11 @@ def _plan(cfg: SynthConfig, idx: np.ndarray) -> dict[str, np.ndarray]:
     offsets = uniforms(cfg.seed, _S_LABEL, np.arange(3), 1)[:, 0]
     u_label = np.mod(offsets[block] + (local + 1) * _WEYL, 1.0)
     cdfs = np.stack([np.cumsum(cfg.class_probabilities(d)) for d in DOMAIN_NAMES])
-    label = np.minimum((u_label[:, None] >= cdfs[domain]).sum(axis=1), n_classes - 1)
+    if cfg.unlabeled_majority_share is not None:  # paper 001: the unlabeled block gets its own class shares
+        cdfs = np.concatenate([cdfs, np.cumsum(cfg.unlabeled_class_probabilities())[None]])
+        label = np.minimum((u_label[:, None] >= cdfs[np.where(block == 2, 2, domain)]).sum(axis=1), n_classes - 1)
+    else:
+        label = np.minimum((u_label[:, None] >= cdfs[domain]).sum(axis=1), n_classes - 1)
 
     # speaker and voice
     u_spk = uniforms(cfg.seed, _S_SPEAKER_PICK, idx, 1)[:, 0]
@@ -211,6 +216,12 @@ def _visual_arrays(cfg: SynthConfig, plan: dict) -> tuple[np.ndarray, np.ndarray
         rngs=[utterance_rng(cfg.seed, _S_FACE_NOISE, int(i)) for i in plan["index"]])
 
 
+def no_face(cfg: SynthConfig, idx: np.ndarray, block: np.ndarray) -> np.ndarray:
+    """Unlabeled rows whose clip has no detectable face (unlabeled_no_face_share of them)."""
+    u = uniforms(cfg.seed, _S_NO_FACE, np.asarray(idx, dtype=np.int64), 1)[:, 0]
+    return (np.asarray(block) == 2) & (u < cfg.unlabeled_no_face_share)
+
+
 _STRING_COLUMNS = ("utt_id", "corpus", "split_group", "speaker", "domain", "label", "oracle_label", "text", "topic",
                    "accent", "gender", "oracle_face_label")
 
@@ -251,6 +262,10 @@ def _frame(cfg: SynthConfig, plan: dict) -> pd.DataFrame:
         faces, fers = _visual_arrays(cfg, plan)
         cols["face_features"] = [list(f) for f in faces]
         cols["fer_probs"] = [list(f) for f in fers]
+        if cfg.unlabeled_no_face_share > 0:  # paper 001: no face detected -> the visual cells are missing
+            faceless = no_face(cfg, plan["index"], plan["block"])
+            for col in ("face_features", "fer_probs"):
+                cols[col] = [None if faceless[k] else v for k, v in enumerate(cols[col])]
     cols["synth_index"] = plan["index"]
     df = pd.DataFrame(cols)
     for col in _STRING_COLUMNS:  # one dtype whatever a chunk holds (e.g. a chunk of only unlabeled rows)
