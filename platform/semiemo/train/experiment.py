@@ -100,19 +100,33 @@ def prepare_data(cfg: ExperimentConfig, data: FeatureSet) -> PreparedData:
                         oracle, cfg.fuzzy_labels)
 
 
+def side_groups(cfg: ExperimentConfig) -> tuple[str, ...]:
+    """Groups the method reads as side inputs (not z-scored): `Method.side_groups` of its hyperparameters."""
+    from semiemo.methods.base import hparams_from_dict
+
+    cls = get_method(cfg.method)
+    if not (isinstance(cls, type) and issubclass(cls, Method)):
+        return ()
+    return tuple(cls.side_groups(hparams_from_dict(cls.HParams, cfg.method_params)))
+
+
 def fold_data(cfg: ExperimentConfig, prep: PreparedData, train_idx: np.ndarray, fold: Fold,
               unlabeled_idx: np.ndarray) -> FoldData:
     """Normalized numpy splits of one fold (z-score fitted on the labeled training rows)."""
     splits: dict[str, dict[str, np.ndarray]] = {"train": {}, "val": {}, "test": {}, "unlabeled": {}}
     rows = {"train": train_idx, "val": fold.val_idx, "test": fold.test_idx, "unlabeled": unlabeled_idx}
     lengths: dict[str, dict[str, np.ndarray]] = {k: {} for k in splits}
+    raw = side_groups(cfg)
     for group, x in prep.features.groups.items():
         ln = prep.features.lengths.get(group)
-        norm = fit_normalization(x, train_idx, unlabeled_idx, cfg.normalization, ln)
+        norm = None if group in raw else fit_normalization(x, train_idx, unlabeled_idx, cfg.normalization, ln)
         for split, r in rows.items():
             sub_len = None if ln is None else ln[r]
-            transform = norm.transform_unlabeled if split == "unlabeled" else norm.transform_labeled
-            splits[split][group] = transform(x[r], sub_len).astype(np.float32, copy=False)
+            if norm is None:  # a method's side input (e.g. FER probabilities) stays as it is
+                splits[split][group] = np.asarray(x[r], dtype=np.float32)
+            else:
+                transform = norm.transform_unlabeled if split == "unlabeled" else norm.transform_labeled
+                splits[split][group] = transform(x[r], sub_len).astype(np.float32, copy=False)
             if sub_len is not None:
                 lengths[split][group] = sub_len
     make = lambda s, targets: Split(splits[s], lengths[s], targets)  # noqa: E731
@@ -176,7 +190,8 @@ def run_fold(cfg: ExperimentConfig, prep: PreparedData, fold: Fold, seed: int, *
             with TensorBoardLogger(tb_dir) as logger:
                 logger.log_final(result.test_metrics, data.class_names)
     else:
-        spec = model_spec(data, cfg.model_hidden, cfg.model_dropout, cfg.fusion)
+        spec = model_spec(data, cfg.model_hidden, cfg.model_dropout, cfg.fusion, cfg.model_backbone, cfg.transformer,
+                          cfg.pad_sides)
         if cfg.train.workers > 1:
             from semiemo.train.distributed import DistributedFold, fit_fold_distributed
 

@@ -25,6 +25,7 @@ from torch import nn
 from semiemo.methods.base import Method, ModelSpec, StepInfo, hparams_from_dict
 from semiemo.methods.registry import get_method
 from semiemo.train.config import TrainConfig
+from semiemo.train.schedules import make_optimizer, make_scheduler
 from semiemo.train.metrics import classification_metrics, fuzzy_classification_metrics, pseudo_label_accuracy
 from semiemo.train.streams import Split, TensorPool, TwoStreams
 
@@ -71,9 +72,12 @@ class FoldResult:
     pseudo_label_accuracy: float = float("nan")  # last epoch, against oracle_label where present
 
 
-def model_spec(data: FoldData, hidden: tuple[int, ...] = (256, 128), dropout: float = 0.3, fusion: str = "early") -> ModelSpec:
+def model_spec(data: FoldData, hidden: tuple[int, ...] = (256, 128), dropout: float = 0.3, fusion: str = "early",
+               backbone: str = "mlp", backbone_options: dict | None = None,
+               pad_sides: dict[str, str] | None = None) -> ModelSpec:
     return ModelSpec(input_shapes=data.input_shapes(), num_classes=data.num_classes, hidden=tuple(hidden),
-                     dropout=dropout, fusion=fusion)
+                     dropout=dropout, fusion=fusion, backbone=backbone, backbone_options=dict(backbone_options or {}),
+                     pad_sides=dict(pad_sides or {}), class_names=tuple(data.class_names))
 
 
 def build_method(name: str, params: dict | None, spec: ModelSpec, num_unlabeled: int) -> Method:
@@ -133,12 +137,6 @@ def _mean(values: list) -> float:
     return float(np.mean([float(v) for v in values]))
 
 
-def make_optimizer(params: list[nn.Parameter], cfg: TrainConfig) -> torch.optim.Optimizer:
-    if cfg.optimizer == "adam":
-        return torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
-    return torch.optim.SGD(params, lr=cfg.lr, momentum=0.9, weight_decay=cfg.weight_decay)
-
-
 def default_device(use_gpu: bool | None) -> torch.device:
     if use_gpu is False or not torch.cuda.is_available():
         if use_gpu:
@@ -188,6 +186,7 @@ def fit_fold(
         for n in method.trainable:
             setattr(method, n, wrap_trainable(getattr(method, n)))
     optimizer = make_optimizer(method.parameters_for_optimizer(), train)
+    scheduler = make_scheduler(optimizer, train)
 
     labeled_pool = TensorPool(data.train, device)
     unlabeled_pool = TensorPool(data.unlabeled, device) if use_unlabeled else None  # type: ignore[arg-type]
@@ -203,6 +202,8 @@ def fit_fold(
     bad_epochs = 0
     if resume_state is not None:
         optimizer.load_state_dict(resume_state["optimizer"])
+        if scheduler is not None:
+            scheduler.load_state_dict(resume_state["scheduler"])
         streams.load_state_dict(resume_state["streams"])
         start_epoch, step = int(resume_state["epoch"]), int(resume_state["step"])
         samples, train_time = int(resume_state.get("samples", 0)), float(resume_state.get("train_time", 0.0))
@@ -226,6 +227,10 @@ def fit_fold(
             losses = method.train_step(labeled_batch, unlabeled_batch, info)
             optimizer.zero_grad(set_to_none=True)
             losses["loss"].backward()
+            if train.grad_clip_norm is not None:
+                losses["grad_norm"] = torch.nn.utils.clip_grad_norm_(method.parameters_for_optimizer(), train.grad_clip_norm)
+            if scheduler is not None:
+                losses["lr"] = torch.tensor(optimizer.param_groups[0]["lr"])
             optimizer.step()
             step += 1
             info.step = step
@@ -235,6 +240,8 @@ def fit_fold(
             n_steps += 1
             samples += len(labeled_batch) + (len(unlabeled_batch) if unlabeled_batch is not None else 0)
         train_time += time.perf_counter() - t0
+        if scheduler is not None:
+            scheduler.step()  # per epoch (paper 003); `train/lr` is the rate this epoch's steps used
 
         scalars: dict[str, float] = {"epoch": float(epoch + 1)}
         scalars.update({f"train/{k}": _mean(v) for k, v in logged.items()})
@@ -247,6 +254,8 @@ def fit_fold(
         if oracle is not None and unlabeled_proba is not None:
             plabel_acc = pseudo_label_accuracy(unlabeled_proba.argmax(dim=1).cpu().numpy(), oracle)
             scalars["train/pseudo_label_accuracy"] = plabel_acc
+            named = method.pseudo_label_diagnostics(unlabeled_proba, unlabeled_pool.batch(np.arange(len(unlabeled_pool))))
+            scalars.update(pseudo_label_scalars(named, oracle, data.num_classes))
 
         val_metrics = evaluate(method, val_pool, data.val, data) if val_pool is not None else {}
         scalars.update({f"val/{k}": float(v) for k, v in val_metrics.items() if isinstance(v, (int, float))})
@@ -255,12 +264,12 @@ def fit_fold(
         if val_metrics and train.checkpoint_metric not in val_metrics:
             raise ValueError(f"checkpoint_metric {train.checkpoint_metric!r} is not a validation metric; "
                              f"choose one of {sorted(k for k, v in val_metrics.items() if isinstance(v, (int, float)))}")
-        improved = current > best["score"]
+        improved = current > best["score"] and epoch > method.selection_start_epoch()
         if improved:
             best = {"epoch": epoch, "score": float(current), "val_metrics": val_metrics,
                     "method": {k: v.detach().clone() for k, v in method_state(method).items()}}
             bad_epochs = 0
-        else:
+        elif epoch > method.selection_start_epoch():
             bad_epochs += 1
         stopped_early = train.patience is not None and bad_epochs >= train.patience and epoch < train.epochs
         scalars["val/best_epoch"] = float(best["epoch"])
@@ -272,7 +281,8 @@ def fit_fold(
         if report is not None:
             report(scalars, {
                 "epoch": epoch, "step": step, "samples": samples, "train_time": train_time,
-                "method": method_state(method), "optimizer": optimizer.state_dict(), "streams": streams.state_dict(),
+                "method": method_state(method), "optimizer": optimizer.state_dict(),
+                "scheduler": scheduler.state_dict() if scheduler is not None else None, "streams": streams.state_dict(),
                 "best": best, "history": history, "bad_epochs": bad_epochs, "stopped_early": stopped_early,
                 "torch_rng": torch.get_rng_state(),
             })
@@ -297,6 +307,20 @@ def fit_fold(
         stopped_early=stopped_early,
         pseudo_label_accuracy=plabel_acc,
     )
+
+
+def pseudo_label_scalars(named: dict[str, torch.Tensor], oracle: np.ndarray, num_classes: int) -> dict[str, float]:
+    """Per named pseudo-label set: oracle accuracy on its labeled rows, coverage, class shares."""
+    out: dict[str, float] = {}
+    for name, labels in named.items():
+        lab = labels.detach().cpu().numpy().astype(np.int64)
+        has = lab >= 0
+        out[f"train/oracle_accuracy/{name}"] = pseudo_label_accuracy(lab, oracle, has) if has.any() else float("nan")
+        out[f"train/coverage/{name}"] = float(has.mean()) if len(has) else float("nan")
+        counts = np.bincount(lab[has], minlength=num_classes)[:num_classes]
+        for c in range(num_classes):
+            out[f"train/pseudo_label_hist/{name}/{c}"] = float(counts[c] / max(has.sum(), 1))
+    return out
 
 
 def copy_state(state: dict[str, Any]) -> dict[str, Any]:
