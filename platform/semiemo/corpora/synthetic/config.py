@@ -26,6 +26,9 @@ PAPER_000_WILD_SHARES: dict[str, float] = {
 }
 
 
+_LATER_OPTIONS = ("unlabeled_domain", "av_inconsistency_groups")  # paper 003 (cmkt) block
+
+
 class DomainConfig(BaseModel):
     """How one recording domain behaves: who speaks, how strongly, how noisily, how it is labeled."""
 
@@ -98,6 +101,15 @@ class SynthConfig(BaseModel):
     fer_accuracy: float = Field(0.7, ge=0.0, le=1.0, description="chance the simulated FER model names the "
                                                                 "expression the face shows")
     sample_rate: int = Field(16_000, description="output sample rate (Hz)")
+    # ---- paper 003 (cmkt): unlabeled pool with domain/prior shift; group-level AV inconsistency ----
+    unlabeled_domain: DomainConfig | None = Field(
+        None, description="recording domain of the unlabeled rows, named 'wild_unlabeled' (own speakers, strength, "
+                          "noise, class shares): domain and prior shift from the labeled wild set (paper 003's "
+                          "iQIYI-VID vs CH-SIMS); None = the unlabeled rows are 'wild'")
+    av_inconsistency_groups: dict[str, str] | None = Field(
+        None, description="emotion -> group (e.g. paper 003 Table 2 sentiments): av_inconsistency_rate is then the "
+                          "chance the face shows an emotion of ANOTHER group, i.e. the rate after the map; "
+                          "None = any other emotion")
 
     @field_validator("emotions")
     @classmethod
@@ -111,7 +123,9 @@ class SynthConfig(BaseModel):
 
     @model_validator(mode="after")
     def _shares_match_emotions(self) -> "SynthConfig":
-        for name, dom in (("acted", self.acted), ("wild", self.wild)):
+        for name, dom in (("acted", self.acted), ("wild", self.wild), ("unlabeled_domain", self.unlabeled_domain)):
+            if dom is None:
+                continue
             if dom.class_shares is None:
                 continue
             extra = sorted(set(dom.class_shares) - set(self.emotions))
@@ -121,13 +135,32 @@ class SynthConfig(BaseModel):
                 raise ValueError(f"{name}.class_shares must be non-negative with a positive sum, got {dom.class_shares}")
         return self
 
+    @model_validator(mode="after")
+    def _groups_cover_emotions(self) -> "SynthConfig":
+        if self.av_inconsistency_groups is None:
+            return self
+        missing = sorted(set(self.emotions) - set(self.av_inconsistency_groups))
+        if missing:
+            raise ValueError(f"av_inconsistency_groups has no group for emotion(s) {missing}; give every one of "
+                             f"{list(self.emotions)} a group")
+        if len({self.av_inconsistency_groups[e] for e in self.emotions}) < 2:
+            raise ValueError("av_inconsistency_groups needs at least two groups among the emotions")
+        return self
+
     # ---- derived -------------------------------------------------------------------------------
     @property
     def n_total(self) -> int:
         return self.n_acted + self.n_wild_labeled + self.n_unlabeled
 
+    @property
+    def domain_names(self) -> tuple[str, ...]:
+        return ("acted", "wild") if self.unlabeled_domain is None else ("acted", "wild", "wild_unlabeled")
+
     def domain(self, name: str) -> DomainConfig:
-        return {"acted": self.acted, "wild": self.wild}[name]
+        domains = {"acted": self.acted, "wild": self.wild}
+        if self.unlabeled_domain is not None:
+            domains["wild_unlabeled"] = self.unlabeled_domain
+        return domains[name]
 
     def class_probabilities(self, domain: str) -> np.ndarray:
         """Class shares of a domain as probabilities aligned with `emotions`."""
@@ -135,7 +168,7 @@ class SynthConfig(BaseModel):
         if dom.class_shares is not None:
             shares = np.array([dom.class_shares.get(e, 0.0) for e in self.emotions], dtype=float)
         else:
-            paper = PAPER_000_ACTED_SHARES if domain == "acted" else PAPER_000_WILD_SHARES
+            paper = PAPER_000_ACTED_SHARES if domain == "acted" else PAPER_000_WILD_SHARES  # wild_unlabeled: wild
             known = [paper[e] for e in self.emotions if e in paper]
             fill = float(np.mean(known)) if known else 1.0
             shares = np.array([paper.get(e, fill) for e in self.emotions], dtype=float)
@@ -144,7 +177,9 @@ class SynthConfig(BaseModel):
         return shares / shares.sum()
 
     def to_json(self) -> str:
-        return self.model_dump_json()
+        # options added later are left out while unset, so a default corpus's JSON (and so its
+        # manifest hash and feature-store keys) stays what it was before they existed
+        return self.model_dump_json(exclude={k for k in _LATER_OPTIONS if getattr(self, k) is None})
 
     @classmethod
     def from_json(cls, s: str) -> "SynthConfig":
