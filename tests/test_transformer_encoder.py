@@ -66,3 +66,17 @@ def test_bad_backbone_options_name_the_allowed_ones():
         build_classifier(ModelSpec({"x": (6, 4)}, 3, backbone="transformer", backbone_options={"blocks": 8}))
     with pytest.raises(ValueError, match="backbone"):
         build_classifier(ModelSpec({"x": (6, 4)}, 3, backbone="rnn"))
+
+
+def test_frame_stride_pools_real_frames_only_and_still_ignores_head_padding():
+    torch.manual_seed(0)
+    opts = TransformerOptions(layers=1, heads=2, d_model=16, ffn=32, dropout=0.0, head_hidden=8, frame_stride=4)
+    model = TransformerClassifier({"x": (10, 5)}, 3, opts, pad_sides={"x": "start"}).eval()
+    x = torch.randn(2, 10, 5)
+    lengths = torch.tensor([3, 10])
+    junk = x.clone()
+    junk[0, :7] = 42.0
+    with torch.no_grad():
+        assert torch.allclose(model({"x": x}, {"x": lengths}), model({"x": junk}, {"x": lengths}), atol=1e-5)
+        tokens, mask = model.tokens({"x": x}, {"x": lengths})
+    assert tokens.shape[1] == 3 and mask.tolist() == [[False, True, True], [True, True, True]]

@@ -178,12 +178,17 @@ def _check_columns(manifest: pd.DataFrame, fzs: list[Featurizer]) -> None:
         if missing:
             raise ValueError(f"featurizer {f.name!r} reads manifest columns {missing}, which this manifest lacks "
                              f"(it has {sorted(map(str, manifest.columns))})")
+        any_of = getattr(f, "needs_any_columns", ())
+        if any_of and not any(c in manifest.columns for c in any_of):
+            raise ValueError(f"featurizer {f.name!r} reads one of the manifest columns {list(any_of)}, and this manifest "
+                             f"has none of them (it has {sorted(map(str, manifest.columns))})")
 
 
 def _needed_columns(manifest: pd.DataFrame, fzs: list[Featurizer]) -> list[str]:
     columns = [c for c in AUDIO_COLUMNS if c in manifest.columns]
     for f in fzs:
         columns += [c for c in getattr(f, "needs_columns", ()) if c not in columns]
+        columns += [c for c in getattr(f, "needs_any_columns", ()) if c in manifest.columns and c not in columns]
     return columns
 
 
