@@ -408,7 +408,14 @@ def _check_semantics(spec: SearchSpace, source: str) -> None:
     for path, p in spec.parameters.items():
         for v in p.values_for_record() or []:
             try:
-                experiment_config(spec, {path: v}, seed=spec.seeds[0])
+                cfg = experiment_config(spec, {path: v}, seed=spec.seeds[0])
+                if path == ARM:  # an arm's hyperparameters belong to its own method
+                    from semiemo.methods.base import hparams_from_dict
+                    from semiemo.methods.registry import get_method
+
+                    hp_cls = getattr(get_method(cfg.method), "HParams", None)
+                    if hp_cls is not None and dataclasses.is_dataclass(hp_cls):
+                        hparams_from_dict(hp_cls, cfg.method_params)
             except (ValidationError, ValueError, TypeError) as e:
                 first = e.errors()[0]["msg"] if isinstance(e, ValidationError) else str(e)
                 raise SpecError(f"{source}: parameters.{path}: value {v!r} is not valid: {first}") from None
