@@ -8,7 +8,7 @@ t 555 (STFT, Chinese); `small` = the quick analyses' 1 block, d 32 over t 500 eG
 averaged 10 at a time (frame_stride 10).
 Process CPU time and wall time are both printed (on a shared machine wall time swings with load).
 
-    .venv/bin/python bench/bench_cmkt.py [--size paper|small|both] [--batch 32] [--steps 3] [--device cpu|cuda]
+    .venv/bin/python bench/bench_cmkt.py [--size paper|small|both] [--batch 32] [--steps 3] [--device cpu|cuda] [--threads 1]
 """
 
 from __future__ import annotations
@@ -83,7 +83,9 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--steps", type=int, default=3)
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    ap.add_argument("--threads", type=int, default=1, help="torch threads (on a shared CPU more threads mostly spin)")
     args = ap.parse_args()
+    torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     for size in (["small", "paper"] if args.size == "both" else [args.size]):
         run(size, args.batch, args.steps, torch.device(args.device))

@@ -56,7 +56,7 @@ def test_confusion_panels_pool_seeds_and_normalise_rows(tmp_path):
     assert shares["supervised"] == 1.0 and shares["cr"] == pytest.approx(10 / 16)
 
 
-@pytest.mark.parametrize("name", ["cmkt_table3", "cmkt_table4", "cmkt_fig3", "cmkt_epsilon", "cmkt_alpha"])
+@pytest.mark.parametrize("name", ["cmkt_table3", "cmkt_table4", "cmkt_fig3", "cmkt_epsilon", "cmkt_alpha", "cmkt_table5"])
 def test_cmkt_analysis_files_load_full_and_quick(name):
     for quick in (False, True):
         spec = load_spec(search_spaces_dir() / f"{name}.yaml", quick=quick)
