@@ -57,12 +57,13 @@ class ModelSpec:
     fusion: str = "early"  # early (concatenate inputs) | late (per-modality encoders, concatenate codes)
     backbone: str = "mlp"  # mlp (fusion classifiers) | transformer (paper 003's M_θ, models.transformer_encoder)
     backbone_options: dict[str, Any] = field(default_factory=dict)  # e.g. TransformerOptions fields
-    pad_sides: dict[str, str] = field(default_factory=dict)  # group -> "start" | "end" (missing = "end")
     class_names: tuple[str, ...] = ()  # output order, when the data names its classes
 
     def without_groups(self, *groups: str) -> "ModelSpec":
         """The same spec minus some input groups (a method that reads a group as a side input)."""
         return dataclasses.replace(self, input_shapes={k: v for k, v in self.input_shapes.items() if k not in groups})
+    pad_sides: dict[str, str] = field(default_factory=dict)  # sequence group -> "end" | "start" (head padding); missing = "end"
+    channel_axes: dict[str, int] = field(default_factory=dict)  # group -> feature axis from the end when not -1 (avsp: -2)
 
 
 @dataclass
@@ -94,6 +95,15 @@ class Method(nn.Module):
     needs_unlabeled_predictions: ClassVar[bool] = False
     # DDP must look for parameters a step leaves unused (e.g. SAE trains the decoder or the head by phase).
     ddp_find_unused_parameters: ClassVar[bool] = False
+    # True: at the end of the epochs before `selection_start_epoch()`, training continues from the
+    # best-validation state of those epochs (paper 002's SSBase labels the pool with the best FSBase).
+    warm_start_from_best: ClassVar[bool] = False
+    # True: without an explicit `train.steps_per_epoch`, an epoch is one pass over the unlabeled pool
+    # (Laine & Aila's temporal ensembling: every row is seen once per epoch, whatever the pool size).
+    epoch_is_unlabeled_pass: ClassVar[bool] = False
+    # Buffers of per-row sums that each DDP rank fills for its own shard; the trainer sums them over
+    # ranks before `on_epoch_end`, so every rank's per-row state covers the whole pool.
+    rank_summed_buffers: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, spec: ModelSpec, hparams: Any, num_unlabeled: int = 0) -> None:
         super().__init__()
@@ -112,6 +122,13 @@ class Method(nn.Module):
         return self.model(inputs)  # type: ignore[attr-defined]
 
     # --- optional hooks ------------------------------------------------------------------------
+    def selection_start_epoch(self) -> int:
+        """First epoch (0-based) that best-checkpoint selection and early-stopping patience count.
+
+        Methods with a pre-training or warm-up phase return its length: a state from inside it is
+        not the method's model (an SAE before fine-tuning, SSBase before pseudo-labelling)."""
+        return 0
+
     def after_optimizer_step(self, info: StepInfo) -> None:
         """E.g. EMA teacher update."""
 
@@ -121,11 +138,6 @@ class Method(nn.Module):
     def on_epoch_end(self, info: StepInfo, unlabeled_predictions: torch.Tensor | None = None) -> dict[str, float]:
         """E.g. temporal-ensemble update or pseudo-label refresh. May return diagnostics."""
         return {}
-
-    def selection_start_epoch(self) -> int:
-        """0-based first epoch from which best-checkpoint selection and early-stopping patience count
-        (methods with a pre-training phase override it)."""
-        return 0
 
     @classmethod
     def side_groups(cls, hparams: Any) -> tuple[str, ...]:

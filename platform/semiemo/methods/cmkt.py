@@ -93,10 +93,11 @@ class VisualSideInput(Method):
     def audio(self, inputs: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         return {k: v for k, v in inputs.items() if k != self.hp.visual_group}
 
-    def view(self, inputs: dict[str, torch.Tensor], kind: str) -> dict[str, torch.Tensor]:
+    def view(self, inputs: dict[str, torch.Tensor], kind: str,
+             lengths: dict[str, torch.Tensor] | None = None) -> dict[str, torch.Tensor]:
         inputs = self.audio(inputs)
-        if kind == "strong":
-            return augment.strong(inputs, self.strong_policy)
+        if kind == "strong":  # SpecAugment time masks fall on real frames only (head padding honoured)
+            return augment.strong(inputs, self.strong_policy, lengths, self.spec.pad_sides)
         if kind == "weak":
             return augment.weak(inputs, self.hp.weak_dropout)
         return inputs
@@ -141,14 +142,14 @@ class CMKT(VisualSideInput):
         return target, mask, {"av_agreement": (audio_labels == visual_labels_).float().mean()}
 
     def train_step(self, labeled: Batch, unlabeled: Batch | None, info: StepInfo) -> dict[str, torch.Tensor]:
-        sup_loss = soft_cross_entropy(self.model(self.view(labeled.inputs, self.hp.labeled_view), labeled.lengths),
+        sup_loss = soft_cross_entropy(self.model(self.view(labeled.inputs, self.hp.labeled_view, labeled.lengths), labeled.lengths),
                                       labeled.targets)                                 # L_L, Alg. 1 line 3
         if unlabeled is None:
             return {"loss": sup_loss, "sup_loss": sup_loss.detach()}
         with torch.no_grad():
             audio_probs = self.model(self.view(unlabeled.inputs, "weak"), unlabeled.lengths).softmax(-1)  # p̃ᵃ
             visual_probs, keep = unlabeled_visual_probabilities(self, unlabeled)                         # p̃ᵛ
-        strong_logits = self.model(self.view(unlabeled.inputs, "strong"), unlabeled.lengths)            # p̃
+        strong_logits = self.model(self.view(unlabeled.inputs, "strong", unlabeled.lengths), unlabeled.lengths)            # p̃
         target, mask, diag = self.fuse(audio_probs, visual_probs, keep)
         unsup_loss = (mask * F.cross_entropy(strong_logits, target, reduction="none")).mean()  # / |Bᵁ|, eqs. 7/9
         loss = sup_loss + self.hp.unsup_weight * unsup_loss                                  # eq. 10

@@ -56,7 +56,7 @@ class DCMKT(VisualSideInput):
 
     def train_step(self, labeled: Batch, unlabeled: Batch | None, info: StepInfo) -> dict[str, torch.Tensor]:
         if self.fine_tuning(info.epoch):
-            sup_loss = soft_cross_entropy(self.model(self.view(labeled.inputs, self.hp.view), labeled.lengths),
+            sup_loss = soft_cross_entropy(self.model(self.view(labeled.inputs, self.hp.view, labeled.lengths), labeled.lengths),
                                           labeled.targets)
             return {"loss": sup_loss, "sup_loss": sup_loss.detach(), "phase": torch.tensor(1.0)}
         if unlabeled is None:
@@ -64,7 +64,7 @@ class DCMKT(VisualSideInput):
         visual_probs, keep = unlabeled_visual_probabilities(self, unlabeled)
         targets = visual_probs if self.hp.soft_targets else torch.nn.functional.one_hot(
             visual_probs.argmax(dim=1), visual_probs.shape[1]).float()
-        logits = self.model(self.view(unlabeled.inputs, self.hp.view), unlabeled.lengths)
+        logits = self.model(self.view(unlabeled.inputs, self.hp.view, unlabeled.lengths), unlabeled.lengths)
         per_row = -(targets * torch.log_softmax(logits, dim=1)).sum(dim=1)
         transfer_loss = (keep.float() * per_row).mean()
         return {"loss": transfer_loss, "transfer_loss": transfer_loss.detach(), "phase": torch.tensor(0.0),
