@@ -1,4 +1,7 @@
-"""cmkt under Ray Train DDP with 2 workers: the transformer, paper 003's schedule and FF2 run unchanged."""
+"""cmkt under Ray Train DDP with 2 workers: the transformer, paper 003's schedule and FF2 run unchanged.
+
+Marked slow (a TorchTrainer worker-group start plus 4 epochs: ~1 min idle, 8 min on the loaded 2-core
+dev machine); `make test-slow` runs it."""
 
 from __future__ import annotations
 
@@ -21,6 +24,7 @@ def ray_local():
     shutdown_ray()
 
 
+@pytest.mark.slow
 def test_cmkt_trains_with_two_ddp_workers(ray_local, tmp_path):
     data = av_fold(seed=4, inconsistency=0.2, separation=3.0)
     spec = model_spec(data, backbone="transformer", backbone_options={"layers": 1, "heads": 2, "d_model": 16, "ffn": 32},
