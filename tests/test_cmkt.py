@@ -144,3 +144,23 @@ def test_dcmkt_learns_the_visual_labels_and_fine_tuning_switches_to_labeled_data
     assert [h["train/phase"] for h in tuned.history] == [0.0, 0.0, 1.0, 1.0]
     assert tuned.best_epoch >= 3                                    # selection counts from fine-tuning
     assert DCMKT.side_groups(DCMKTHParams()) == ("fer",)
+
+
+def test_a_user_fer_checkpoint_turns_face_crops_into_frame_probabilities(tmp_path):
+    from semiemo.methods.visual_labels import fer_probabilities_from_checkpoint
+
+    class TinyFER(torch.nn.Module):
+        def __init__(self, out: int) -> None:
+            super().__init__()
+            self.net = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(3 * 8 * 8, out))
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.net(x)
+
+    good, bad = tmp_path / "fer.pt", tmp_path / "bad.pt"
+    torch.jit.script(TinyFER(7)).save(str(good))
+    torch.jit.script(TinyFER(5)).save(str(bad))
+    probs = fer_probabilities_from_checkpoint(str(good), torch.randn(10, 3, 8, 8), batch_size=4)
+    assert probs.shape == (10, 7) and torch.allclose(probs.sum(1), torch.ones(10))
+    with pytest.raises(ValueError, match="expected"):
+        fer_probabilities_from_checkpoint(str(bad), torch.randn(2, 3, 8, 8))
