@@ -391,6 +391,9 @@ def _call(f: Featurizer, rows: pd.DataFrame, audio: list, idx: list[int], schema
         batch["audio"] = [audio[r] for r in idx]
     for c in getattr(f, "needs_columns", ()):
         batch[c] = rows[c].to_numpy()[idx]
+    for c in getattr(f, "needs_any_columns", ()):  # e.g. fer_probs or visual_path: whichever the corpus has
+        if c in rows.columns:
+            batch[c] = rows[c].to_numpy()[idx]
     result = f(batch)
     checked = {}
     for k, spec in schema.items():
