@@ -37,3 +37,19 @@ def test_cmkt_preset_gives_a_shifted_unlabeled_pool_and_the_papers_inconsistency
 def test_inconsistency_groups_must_cover_every_emotion():
     with pytest.raises(ValueError, match="no group"):
         SynthConfig(emotions=("neutral", "anger"), av_inconsistency_groups={"neutral": "a"})
+
+
+def test_the_pipeline_feeds_the_fer_featurizer_from_fer_probs_alone():
+    import pandas as pd
+
+    from semiemo.features.pipeline import _call, _check_columns
+    from semiemo.features.registry import make_featurizer
+
+    frames = [[[1.0 / 7] * 7] * 5, [[0.0, 1.0, 0, 0, 0, 0, 0]] * 3]
+    rows = pd.DataFrame({"utt_id": ["a", "b"], "fer_probs": frames})   # no visual_path column at all
+    fer = make_featurizer("fer")
+    _check_columns(rows, [fer])
+    out = _call(fer, rows, [None, None], [0, 1], fer.schema())
+    assert out["fer"].shape == (2, 18, 7) and out["length"].tolist() == [5, 3]
+    with pytest.raises(ValueError, match="none of them"):
+        _check_columns(pd.DataFrame({"utt_id": ["a"]}), [fer])
