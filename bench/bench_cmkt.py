@@ -74,7 +74,7 @@ def run(size: str, batch_size: int, steps: int, device: torch.device) -> None:
     rows = 2 * batch_size  # labeled + unlabeled rows per step (μ = 1)
     print(f"{size:5s} device={device.type} threads={torch.get_num_threads()} params={params / 1e6:.2f}M "
           f"t={cfg['frames']} d_in={cfg['dim']} B={batch_size}+{batch_size}: step wall {wall:.3f} s "
-          f"({rows / wall:.1f} samples/s), step CPU {cpu:.3f} s, median of {steps}", flush=True)
+          f"({rows / wall:.3g} samples/s), step CPU {cpu:.3f} s ({rows / cpu:.3g} samples per CPU-second), median of {steps}", flush=True)
 
 
 def main() -> None:
