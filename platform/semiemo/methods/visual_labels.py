@@ -18,14 +18,9 @@ from collections.abc import Sequence
 
 import torch
 
-from semiemo.corpora.schema import FER_CLASSES
+from semiemo.corpora.schema import FER_CLASSES, TABLE2_SENTIMENT
 from semiemo.models.masking import valid_frames
 
-# paper 003 Table 2
-TABLE2_SENTIMENT: dict[str, str] = {
-    "neutral": "neutral", "surprise": "positive", "happiness": "positive",
-    "fear": "negative", "sadness": "negative", "anger": "negative", "disgust": "negative",
-}
 SENTIMENT_CLASSES = ("negative", "neutral", "positive")
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from semiemo.methods.visual_labels import TABLE2_SENTIMENT
+from semiemo.corpora.schema import TABLE2_SENTIMENT
 
 FER_EMOTIONS = ["neutral", "happiness", "surprise", "sadness", "anger", "disgust", "fear"]
 
