@@ -199,8 +199,16 @@ def render(spec: SearchSpace, table: pd.DataFrame, out_dir: str | Path | None = 
     """Figure + Markdown report for a finished sweep's table."""
     out = Path(out_dir or reproduce_root()) / spec.name
     out.mkdir(parents=True, exist_ok=True)
-    figure = plot_sweep(table, spec, out / FIGURE)
+    if spec.plot.kind == "confusion":
+        from semiemo.analysis.confusion_panels import panel_file, plot_confusion_panels
+
+        figure, shares = plot_confusion_panels(table, spec, out / FIGURE)
+    else:
+        figure, shares = plot_sweep(table, spec, out / FIGURE), {}
     text, verdict = markdown_report(spec, table, figure, corpus=spec.base_config().corpus)
+    if shares:
+        text += "\n## Confusion panels\n\nShare of test predictions on the most predicted class (1/C = no preference):\n\n"
+        text += "\n".join(f"- {k}: {v:.3f} ([panel]({panel_file(k)}))" for k, v in shares.items()) + "\n"
     (out / REPORT).write_text(text)
     table.to_parquet(out / "results.parquet", index=False)
     return {"name": spec.name, "figure": figure, "report": out / REPORT, "verdict": verdict.line,

@@ -123,7 +123,8 @@ SYNTHETIC_COUNT_ALIASES: dict[str, str] = {"acted": "n_acted", "wild_labeled": "
 def parse_synthetic_spec(text: str):
     """'acted=270,seed=0' → SynthConfig(n_acted=270, seed=0); a misspelled key names the allowed ones.
 
-    Values are JSON scalars; 'a;b;c' is a list (emotions=anger;neutral;sadness).
+    Values are JSON scalars; 'a;b;c' is a list (emotions=anger;neutral;sadness); 'preset=NAME' starts
+    from a named preset of nested options (corpora.synthetic.presets, e.g. paper 003's cmkt_chsims).
     """
     from semiemo.corpora.synthetic import SynthConfig
 
@@ -135,7 +136,11 @@ def parse_synthetic_spec(text: str):
         key, value = key.strip(), value.strip()
         parsed = [_parse_scalar(v) for v in value.split(";") if v] if ";" in value else _parse_scalar(value)
         kwargs[SYNTHETIC_COUNT_ALIASES.get(key, key) if isinstance(parsed, int) else key] = parsed
-    allowed = sorted(set(SynthConfig.model_fields) | set(SYNTHETIC_COUNT_ALIASES))
+    if "preset" in kwargs:  # named nested options (corpora.synthetic.presets), overridable key by key
+        from semiemo.corpora.synthetic.presets import preset
+
+        kwargs = {**preset(str(kwargs.pop("preset"))), **kwargs}
+    allowed = sorted(set(SynthConfig.model_fields) | set(SYNTHETIC_COUNT_ALIASES) | {"preset"})
     unknown = sorted(set(kwargs) - set(SynthConfig.model_fields))
     if unknown:
         raise ValueError(f"unknown synthetic option(s) {unknown}; allowed: {', '.join(allowed)}")

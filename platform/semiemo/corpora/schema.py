@@ -35,6 +35,11 @@ DEFAULT_EMOTIONS: tuple[str, ...] = ("neutral", "sadness", "disgust", "anger", "
 
 # Facial-expression classes a pretrained FER model outputs (papers 001-003).
 FER_CLASSES: tuple[str, ...] = ("neutral", "happiness", "surprise", "sadness", "anger", "disgust", "fear")
+# paper 003 Table 2: the FER expressions grouped into the 3 sentiments of CH-SIMS
+TABLE2_SENTIMENT: dict[str, str] = {
+    "neutral": "neutral", "surprise": "positive", "happiness": "positive",
+    "fear": "negative", "sadness": "negative", "anger": "negative", "disgust": "negative",
+}
 
 TOPICS: tuple[str, ...] = ("chat", "consultation", "joke", "entertainment", "operation", "search", "other")
 

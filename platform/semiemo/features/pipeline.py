@@ -175,17 +175,24 @@ def _check_columns(manifest: pd.DataFrame, fzs: list[Featurizer]) -> None:
         raise ValueError(f"featurizer names repeat: {names}")
     for f in fzs:
         missing = [c for c in getattr(f, "needs_columns", ()) if c not in manifest.columns]
-        if getattr(f, "needs_any_column", False) and len(missing) < len(getattr(f, "needs_columns", ())):
-            missing = []  # e.g. face: the manifest's frames or a visual_path, either one suffices
         if missing:
             raise ValueError(f"featurizer {f.name!r} reads manifest columns {missing}, which this manifest lacks "
                              f"(it has {sorted(map(str, manifest.columns))})")
+        any_of = getattr(f, "needs_any_columns", ())
+        if any_of and not any(c in manifest.columns for c in any_of):
+            raise ValueError(f"featurizer {f.name!r} reads one of the manifest columns {list(any_of)}, and this manifest "
+                             f"has none of them (it has {sorted(map(str, manifest.columns))})")
+        any_of = getattr(f, "needs_any_columns", ())
+        if any_of and not any(c in manifest.columns for c in any_of):
+            raise ValueError(f"featurizer {f.name!r} reads one of the manifest columns {list(any_of)}, and this manifest "
+                             f"has none of them (it has {sorted(map(str, manifest.columns))})")
 
 
 def _needed_columns(manifest: pd.DataFrame, fzs: list[Featurizer]) -> list[str]:
     columns = [c for c in AUDIO_COLUMNS if c in manifest.columns]
     for f in fzs:
-        columns += [c for c in getattr(f, "needs_columns", ()) if c not in columns and c in manifest.columns]
+        columns += [c for c in getattr(f, "needs_columns", ()) if c not in columns]
+        columns += [c for c in getattr(f, "needs_any_columns", ()) if c in manifest.columns and c not in columns]
     return columns
 
 
@@ -387,7 +394,9 @@ def _call(f: Featurizer, rows: pd.DataFrame, audio: list, idx: list[int], schema
     if getattr(f, "needs_audio", True):
         batch["audio"] = [audio[r] for r in idx]
     for c in getattr(f, "needs_columns", ()):
-        if c in rows.columns:  # a needs_any_column featurizer may find only some of them
+        batch[c] = rows[c].to_numpy()[idx]
+    for c in getattr(f, "needs_any_columns", ()):  # e.g. fer_probs or visual_path: whichever the corpus has
+        if c in rows.columns:
             batch[c] = rows[c].to_numpy()[idx]
     result = f(batch)
     checked = {}

@@ -52,8 +52,8 @@ class VisualConfig:
 class _VisualSequence:
     needs_audio: ClassVar[bool] = False
     name: ClassVar[str]
-    needs_columns: ClassVar[tuple[str, ...]]  # (column, "visual_path")
-    needs_any_column: ClassVar[bool] = True  # either of needs_columns suffices (the pipeline checks one exists)
+    needs_columns: ClassVar[tuple[str, ...]] = ()
+    needs_any_columns: ClassVar[tuple[str, ...]]  # (column, "visual_path"): a corpus may carry either
     column: ClassVar[str]  # manifest column holding the frames
     width: ClassVar[int]  # feature columns this featurizer outputs
     file_columns: ClassVar[slice]  # which .npy columns it reads
@@ -110,7 +110,7 @@ class Face(_VisualSequence):
     """F x 342 DenseNet face features per frame (papers 001, 002)."""
 
     name = "face"
-    needs_columns = ("face_features", "visual_path")
+    needs_any_columns = ("face_features", "visual_path")
     column = "face_features"
     width = FACE_DIM
     file_columns = slice(0, FACE_DIM)
@@ -120,7 +120,7 @@ class FER(_VisualSequence):
     """F x 7 facial-expression probabilities per frame (paper 003's visual pseudo-label source)."""
 
     name = "fer"
-    needs_columns = ("fer_probs", "visual_path")
+    needs_any_columns = ("fer_probs", "visual_path")
     column = "fer_probs"
     width = FER_DIM
     file_columns = slice(FACE_DIM, FACE_DIM + FER_DIM)

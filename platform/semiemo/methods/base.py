@@ -55,6 +55,13 @@ class ModelSpec:
     hidden: tuple[int, ...] = (256, 128)
     dropout: float = 0.3
     fusion: str = "early"  # early (concatenate inputs) | late (per-modality encoders, concatenate codes)
+    backbone: str = "mlp"  # mlp (fusion classifiers) | transformer (paper 003's M_θ, models.transformer_encoder)
+    backbone_options: dict[str, Any] = field(default_factory=dict)  # e.g. TransformerOptions fields
+    class_names: tuple[str, ...] = ()  # output order, when the data names its classes
+
+    def without_groups(self, *groups: str) -> "ModelSpec":
+        """The same spec minus some input groups (a method that reads a group as a side input)."""
+        return dataclasses.replace(self, input_shapes={k: v for k, v in self.input_shapes.items() if k not in groups})
     pad_sides: dict[str, str] = field(default_factory=dict)  # sequence group -> "end" | "start" (head padding); missing = "end"
     channel_axes: dict[str, int] = field(default_factory=dict)  # group -> feature axis from the end when not -1 (avsp: -2)
 
@@ -172,6 +179,18 @@ class Method(nn.Module):
 
     def on_epoch_end(self, info: StepInfo, unlabeled_predictions: torch.Tensor | None = None) -> dict[str, float]:
         """E.g. temporal-ensemble update or pseudo-label refresh. May return diagnostics."""
+        return {}
+
+    @classmethod
+    def side_groups(cls, hparams: Any) -> tuple[str, ...]:
+        """Feature groups the method reads as side inputs (e.g. FER probabilities for visual pseudo-labels),
+        not as model inputs: the experiment leaves them raw (no z-score)."""
+        return ()
+
+    def pseudo_label_diagnostics(self, unlabeled_predictions: torch.Tensor, pool: Batch) -> dict[str, torch.Tensor]:
+        """Named pseudo-labels [N] for the whole unlabeled pool (-1: the row gets none), from the epoch's
+        eval-mode predictions [N, C] and the pool as one Batch. Where an oracle exists the trainer logs each
+        one's accuracy, coverage and class histogram per epoch. Default: none."""
         return {}
 
     def parameters_for_optimizer(self) -> list[nn.Parameter]:

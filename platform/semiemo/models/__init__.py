@@ -12,10 +12,17 @@ from torch import nn
 from semiemo.methods.base import ModelSpec
 from semiemo.models.fusion import EarlyFusionClassifier, LateFusionClassifier, pool_group, pool_group_numpy, pooled_dim
 from semiemo.models.mlp import MLP
+from semiemo.models.transformer_encoder import TransformerClassifier, TransformerOptions
 
 
 def build_classifier(spec: ModelSpec) -> nn.Module:
-    """Early fusion (concatenate inputs) or late fusion (per-group encoders), as `spec.fusion` says."""
+    """Paper 003's transformer when `spec.backbone` says so; else early fusion (concatenate inputs) or
+    late fusion (per-group encoders), as `spec.fusion` says."""
+    if spec.backbone == "transformer":
+        return TransformerClassifier(spec.input_shapes, spec.num_classes,
+                                     TransformerOptions.from_dict(spec.backbone_options), spec.pad_sides)
+    if spec.backbone != "mlp":
+        raise ValueError(f"unknown backbone {spec.backbone!r}; allowed: 'mlp', 'transformer'")
     if spec.fusion == "early":
         return EarlyFusionClassifier(spec.input_shapes, spec.num_classes, spec.hidden, spec.dropout, spec.pad_sides, spec.channel_axes)
     if spec.fusion == "late":
@@ -23,5 +30,5 @@ def build_classifier(spec: ModelSpec) -> nn.Module:
     raise ValueError(f"unknown fusion {spec.fusion!r}; allowed: 'early', 'late'")
 
 
-__all__ = ["MLP", "EarlyFusionClassifier", "LateFusionClassifier", "build_classifier", "pool_group",
+__all__ = ["MLP", "TransformerClassifier", "TransformerOptions", "EarlyFusionClassifier", "LateFusionClassifier", "build_classifier", "pool_group",
            "pool_group_numpy", "pooled_dim"]

@@ -35,7 +35,14 @@ class TrainConfig(_Strict):
     steps_per_epoch: int | None = None   # iteration budget; default: one pass over the labeled stream
     lr: float = 1e-3
     weight_decay: float = 0.0
-    optimizer: Literal["adam", "sgd"] = "adam"
+    optimizer: Literal["adam", "sgd", "adamax"] = "adam"   # adamax: paper 003 §4.2
+    lr_schedule: Literal["constant", "warmup_step_decay"] = "constant"  # per epoch; see train.schedules
+    warmup_start_lr: float = 0.0025      # warmup_step_decay: lr of epoch 0 (paper 003: 0.0025 -> lr = 0.01)
+    warmup_epochs: int = 4               # warmup_step_decay: epochs of linear warm-up (paper 003: 4)
+    lr_decay_factor: float = 1.17        # warmup_step_decay: lr /= this every `lr_decay_every` epochs (paper 003)
+    lr_decay_every: int = 4              # paper 003: every 4 epochs
+    lr_decay_until_epoch: int = 50       # paper 003: "up to 50 epochs"; constant after
+    grad_clip_norm: float | None = None  # clip the 2-norm of the full gradient (paper 003: 1.0); None: no clipping
     workers: int = 1                     # >1: Ray Train TorchTrainer with DDP
     cpus_per_worker: float = 1.0         # Ray CPUs each DDP worker reserves (fractional on small machines)
     use_gpu: bool | None = None          # None: GPU when present
@@ -69,6 +76,8 @@ class ExperimentConfig(_Strict):
     model_hidden: tuple[int, ...] = (256, 128)
     model_dropout: float = 0.3
     fusion: Literal["early", "late"] = "early"
+    model_backbone: Literal["mlp", "transformer"] = "mlp"  # transformer: paper 003's M_θ (models.transformer_encoder)
+    transformer: dict[str, Any] = Field(default_factory=dict)  # TransformerOptions overrides (layers, heads, d_model, ...)
     protocol: ProtocolConfig = Field(default_factory=ProtocolConfig)
     label_fraction: float = 1.0                   # stratified, seeded subsample of labeled training rows
     unlabeled: str | None = None                  # external unlabeled pool: corpus spec(s) joined by '+'

@@ -101,6 +101,16 @@ def prepare_data(cfg: ExperimentConfig, data: FeatureSet) -> PreparedData:
                         oracle, cfg.fuzzy_labels)
 
 
+def side_groups(cfg: ExperimentConfig) -> tuple[str, ...]:
+    """Groups the method reads as side inputs (not z-scored): `Method.side_groups` of its hyperparameters."""
+    from semiemo.methods.base import hparams_from_dict
+
+    cls = get_method(cfg.method)
+    if not (isinstance(cls, type) and issubclass(cls, Method)):
+        return ()
+    return tuple(cls.side_groups(hparams_from_dict(cls.HParams, cfg.method_params)))
+
+
 def fold_data(cfg: ExperimentConfig, prep: PreparedData, train_idx: np.ndarray, fold: Fold,
               unlabeled_idx: np.ndarray, stream_rows: list[np.ndarray] | None = None) -> FoldData:
     """Normalized numpy splits of one fold (z-score fitted on the labeled training rows).
@@ -114,10 +124,11 @@ def fold_data(cfg: ExperimentConfig, prep: PreparedData, train_idx: np.ndarray, 
     rows = {"train": train_idx, "val": fold.val_idx, "test": fold.test_idx, "unlabeled": unlabeled_idx}
     lengths: dict[str, dict[str, np.ndarray]] = {k: {} for k in splits}
     features = prep.features
+    raw = set(features.unscaled) | set(side_groups(cfg))  # one-hot / categorical groups and a method's side inputs
     for group, x in features.groups.items():
         ln = features.lengths.get(group)
         norm = None
-        if group not in features.unscaled:  # one-hot / categorical groups go in as they are
+        if group not in raw:
             norm = fit_normalization(x, train_idx, unlabeled_idx, cfg.normalization, ln, **features.layout(group))
         for split, r in rows.items():
             sub_len = None if ln is None else ln[r]
@@ -155,7 +166,7 @@ def _streamed_fold_data(cfg: ExperimentConfig, prep: PreparedData, train_idx: np
     from semiemo.train.pool_stream import PoolView, stream_fit
 
     features, stored = prep.features, prep.stored_pool
-    groups = [g for g in features.groups if g not in features.unscaled]
+    groups = [g for g in features.groups if g not in features.unscaled and g not in side_groups(cfg)]
     layouts = {g: features.layout(g) for g in features.groups}
 
     def raw_pool_blocks(with_train: bool):
@@ -281,7 +292,7 @@ def run_fold(cfg: ExperimentConfig, prep: PreparedData, fold: Fold, seed: int, *
             with TensorBoardLogger(tb_dir) as logger:
                 logger.log_final(result.test_metrics, data.class_names)
     else:
-        spec = model_spec(data, cfg.model_hidden, cfg.model_dropout, cfg.fusion)
+        spec = model_spec(data, cfg.model_hidden, cfg.model_dropout, cfg.fusion, cfg.model_backbone, cfg.transformer)
         if cfg.train.workers > 1:
             from semiemo.train.distributed import DistributedFold, fit_fold_distributed
 

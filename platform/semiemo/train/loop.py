@@ -25,6 +25,7 @@ from torch import nn
 from semiemo.methods.base import Method, ModelSpec, StepInfo, hparams_from_dict
 from semiemo.methods.registry import get_method
 from semiemo.train.config import TrainConfig
+from semiemo.train.schedules import make_optimizer, make_scheduler
 from semiemo.train.metrics import classification_metrics, fuzzy_classification_metrics, pseudo_label_accuracy
 from semiemo.train.phases import PhasedStreams
 from semiemo.train.pool_stream import StreamedPool
@@ -83,9 +84,14 @@ class FoldResult:
     method: Any = field(default=None, repr=False)  # the trained method (best state), with `return_method=True`
 
 
-def model_spec(data: FoldData, hidden: tuple[int, ...] = (256, 128), dropout: float = 0.3, fusion: str = "early") -> ModelSpec:
+def model_spec(data: FoldData, hidden: tuple[int, ...] = (256, 128), dropout: float = 0.3, fusion: str = "early",
+               backbone: str = "mlp", backbone_options: dict | None = None,
+               pad_sides: dict[str, str] | None = None) -> ModelSpec:
+    """`pad_sides` overrides the fold's own (FoldData.pad_sides) group by group."""
     return ModelSpec(input_shapes=data.input_shapes(), num_classes=data.num_classes, hidden=tuple(hidden),
-                     dropout=dropout, fusion=fusion, pad_sides=dict(data.pad_sides), channel_axes=dict(data.channel_axes))
+                     dropout=dropout, fusion=fusion, backbone=backbone, backbone_options=dict(backbone_options or {}),
+                     pad_sides={**data.pad_sides, **(pad_sides or {})}, channel_axes=dict(data.channel_axes),
+                     class_names=tuple(data.class_names))
 
 
 def build_method(name: str, params: dict | None, spec: ModelSpec, num_unlabeled: int) -> Method:
@@ -143,12 +149,6 @@ def _mean(values: list) -> float:
     if values and isinstance(values[0], torch.Tensor):
         return float(torch.stack([v.float().reshape(()) for v in values]).mean())
     return float(np.mean([float(v) for v in values]))
-
-
-def make_optimizer(params: list[nn.Parameter], cfg: TrainConfig) -> torch.optim.Optimizer:
-    if cfg.optimizer == "adam":
-        return torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
-    return torch.optim.SGD(params, lr=cfg.lr, momentum=0.9, weight_decay=cfg.weight_decay)
 
 
 def rank_seed(seed: int, rank: int) -> int:
@@ -226,6 +226,7 @@ def fit_fold(
         for n in method.trainable:
             setattr(method, n, wrap_trainable(getattr(method, n)))
     optimizer = make_optimizer(method.parameters_for_optimizer(), train)
+    scheduler = make_scheduler(optimizer, train)
     if rank > 0:  # rank 0 keeps the single-worker stream, so 1-worker results do not change
         torch.manual_seed(rank_seed(seed, rank))
 
@@ -260,6 +261,8 @@ def fit_fold(
     bad_epochs = 0
     if resume_state is not None:
         optimizer.load_state_dict(resume_state["optimizer"])
+        if scheduler is not None:
+            scheduler.load_state_dict(resume_state["scheduler"])
         streams.load_state_dict(resume_state["streams"])
         start_epoch, step = int(resume_state["epoch"]), int(resume_state["step"])
         samples, train_time = int(resume_state.get("samples", 0)), float(resume_state.get("train_time", 0.0))
@@ -285,6 +288,10 @@ def fit_fold(
             losses = method.train_step(labeled_batch, unlabeled_batch, info)
             optimizer.zero_grad(set_to_none=True)
             losses["loss"].backward()
+            if train.grad_clip_norm is not None:
+                losses["grad_norm"] = torch.nn.utils.clip_grad_norm_(method.parameters_for_optimizer(), train.grad_clip_norm)
+            if scheduler is not None:
+                losses["lr"] = torch.tensor(optimizer.param_groups[0]["lr"])
             optimizer.step()
             step += 1
             info.step = step
@@ -294,6 +301,8 @@ def fit_fold(
             n_steps += 1
             samples += len(labeled_batch) + (len(unlabeled_batch) if unlabeled_batch is not None else 0)
         train_time += time.perf_counter() - t0
+        if scheduler is not None:
+            scheduler.step()  # per epoch (paper 003); `train/lr` is the rate this epoch's steps used
 
         scalars: dict[str, float] = {"epoch": float(epoch + 1)}
         scalars.update({f"train/{k}": _mean(v) for k, v in logged.items()})
@@ -318,6 +327,8 @@ def fit_fold(
         if oracle is not None and unlabeled_proba is not None:
             plabel_acc = pseudo_label_accuracy(unlabeled_proba.argmax(dim=1).cpu().numpy(), oracle)
             scalars["train/pseudo_label_accuracy"] = plabel_acc
+            scalars.update(pseudo_label_scalars(pool_pseudo_labels(method, unlabeled_pool, unlabeled_proba), oracle,
+                                                data.num_classes))
 
         if val_metrics is None:
             val_metrics = evaluate(method, val_pool, data.val, data) if val_pool is not None else {}
@@ -345,7 +356,8 @@ def fit_fold(
         if report is not None:
             report(scalars, {
                 "epoch": epoch, "step": step, "samples": samples, "train_time": train_time,
-                "method": method_state(method), "optimizer": optimizer.state_dict(), "streams": streams.state_dict(),
+                "method": method_state(method), "optimizer": optimizer.state_dict(),
+                "scheduler": scheduler.state_dict() if scheduler is not None else None, "streams": streams.state_dict(),
                 "best": best, "warmup_best": warmup_best, "history": history, "bad_epochs": bad_epochs,
                 "stopped_early": stopped_early,
                 "torch_rng": torch.get_rng_state(),
@@ -377,6 +389,32 @@ def fit_fold(
         selection_start_epoch=selection_start,
         method=method if return_method else None,
     )
+
+
+@torch.no_grad()
+def pool_pseudo_labels(method: Method, pool: Any, proba: torch.Tensor) -> dict[str, torch.Tensor]:
+    """`Method.pseudo_label_diagnostics` over the whole pool, chunk by chunk, concatenated per name."""
+    parts: dict[str, list[torch.Tensor]] = {}
+    start = 0
+    for chunk in pool.in_order(EVAL_BATCH):
+        for name, labels in method.pseudo_label_diagnostics(proba[start:start + len(chunk)], chunk).items():
+            parts.setdefault(name, []).append(labels)
+        start += len(chunk)
+    return {name: torch.cat(v) for name, v in parts.items()}
+
+
+def pseudo_label_scalars(named: dict[str, torch.Tensor], oracle: np.ndarray, num_classes: int) -> dict[str, float]:
+    """Per named pseudo-label set: oracle accuracy on its labeled rows, coverage, class shares."""
+    out: dict[str, float] = {}
+    for name, labels in named.items():
+        lab = labels.detach().cpu().numpy().astype(np.int64)
+        has = lab >= 0
+        out[f"train/oracle_accuracy/{name}"] = pseudo_label_accuracy(lab, oracle, has) if has.any() else float("nan")
+        out[f"train/coverage/{name}"] = float(has.mean()) if len(has) else float("nan")
+        counts = np.bincount(lab[has], minlength=num_classes)[:num_classes]
+        for c in range(num_classes):
+            out[f"train/pseudo_label_hist/{name}/{c}"] = float(counts[c] / max(has.sum(), 1))
+    return out
 
 
 def _load_into(method: Method, state: dict[str, torch.Tensor]) -> None:

@@ -171,7 +171,14 @@ def _load_data_once(spec: SearchSpace, address: str | None) -> Any:
     from semiemo.features import load_featureset
 
     cfg = spec.base_config()
-    return load_featureset(cfg.corpus, list(cfg.features), store_root=cfg.feature_store, address=address)
+    features = list(cfg.features)
+    if "arm" in spec.parameters:  # a table of methods: one FeatureSet holding every arm's groups
+        arms = [spec.arms[str(a)] for a in spec.parameters["arm"].grid or []]
+        if any({"corpus", "feature_store"} & set(a) for a in arms):
+            return None
+        features += [f for a in arms for f in a.get("features", []) if f not in features]
+        features = list(dict.fromkeys(features))
+    return load_featureset(cfg.corpus, features, store_root=cfg.feature_store, address=address)
 
 
 def results_table(grid: Any, spec: SearchSpace) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -35,6 +35,7 @@ from semiemo.train.config import ExperimentConfig, ProtocolConfig, TrainConfig
 DISTRIBUTIONS = ("loguniform", "uniform", "int", "choice", "grid")
 PARAMETER_KEYS = (*DISTRIBUTIONS, "scale", "label")
 WHOLE_POOL = "all"  # grid value of `unlabeled_quantity` meaning "the whole unlabeled pool" (None in the config)
+ARM = "arm"  # the parameter that picks one of `SearchSpace.arms`
 SHAPES = ("peak_interior", "increasing", "decreasing", "best_at", "none")
 
 
@@ -150,6 +151,7 @@ class Reference(_Strict):
 
 
 class Plot(_Strict):
+    kind: Literal["curve", "confusion"] = "curve"  # confusion: one row-normalised matrix per x value, pooled over seeds
     x: str | None = None               # default: the first parameter
     series: str | None = None          # a second parameter drawn as separate lines (e.g. method)
     metric: str | None = None          # results column; default: `metric` with "val_" turned into "test_"
@@ -182,6 +184,9 @@ class SearchSpace(_Strict):
     plot: Plot = Field(default_factory=Plot)
     quick: dict[str, Any] = Field(default_factory=dict)       # overrides for `reproduce --quick`
     variants: dict[str, Variant] = Field(default_factory=dict)  # e.g. {casia: {overrides: {...}}}
+    # A table of methods (e.g. paper 003 Table 3): named experiment variants, each a mapping of
+    # ExperimentConfig paths (dotted) -> values over `experiment`; the parameter `arm` picks one.
+    arms: dict[str, dict[str, Any]] = Field(default_factory=dict)
     _source_path: str | None = PrivateAttr(default=None)
 
     @property
@@ -228,6 +233,12 @@ class SearchSpace(_Strict):
             raise ValueError(f"plot.series {self.plot.series!r} is not a parameter; parameters: {sorted(self.parameters)}")
         if not self.seeds:
             raise ValueError("`seeds` is empty; give at least one seed")
+        if ARM in self.parameters:
+            if not self.arms:
+                raise ValueError("parameter `arm` needs an `arms:` mapping of arm name -> experiment overrides")
+            unknown = [v for v in (self.parameters[ARM].values_for_record() or []) if str(v) not in self.arms]
+            if unknown:
+                raise ValueError(f"parameter `arm` names {unknown}, which are not in `arms`; arms: {sorted(self.arms)}")
         return self
 
 
@@ -386,7 +397,9 @@ def _check_semantics(spec: SearchSpace, source: str) -> None:
             hint = f" (allowed experiment keys: {sorted(ExperimentConfig.model_fields)})"
         raise SpecError(f"{source}: {msgs}{hint}") from None
     methods = [base.method]
-    if "method" in spec.parameters:
+    if ARM in spec.parameters:
+        methods = sorted({str(spec.arms[str(a)].get("method", base.method)) for a in spec.parameters[ARM].grid or []})
+    elif "method" in spec.parameters:
         methods = [str(v) for v in (spec.parameters["method"].values_for_record() or [])]
     try:
         for m in methods:
@@ -394,13 +407,22 @@ def _check_semantics(spec: SearchSpace, source: str) -> None:
     except KeyError as e:
         raise SpecError(f"{source}: experiment.method: {e.args[0]}") from None
     for path in spec.parameters:
+        if path == ARM:
+            continue
         why = _check_path(path, methods)
         if why:
             raise SpecError(f"{source}: parameters.{path}: not a sweepable parameter; {why}")
     for path, p in spec.parameters.items():
         for v in p.values_for_record() or []:
             try:
-                experiment_config(spec, {path: v}, seed=spec.seeds[0])
+                cfg = experiment_config(spec, {path: v}, seed=spec.seeds[0])
+                if path == ARM:  # an arm's hyperparameters belong to its own method
+                    from semiemo.methods.base import hparams_from_dict
+                    from semiemo.methods.registry import get_method
+
+                    hp_cls = getattr(get_method(cfg.method), "HParams", None)
+                    if hp_cls is not None and dataclasses.is_dataclass(hp_cls):
+                        hparams_from_dict(hp_cls, cfg.method_params)
             except (ValidationError, ValueError, TypeError) as e:
                 first = e.errors()[0]["msg"] if isinstance(e, ValidationError) else str(e)
                 raise SpecError(f"{source}: parameters.{path}: value {v!r} is not valid: {first}") from None
@@ -458,8 +480,20 @@ def to_param_space(spec: SearchSpace) -> dict[str, Any]:
 def experiment_config(spec: SearchSpace, params: dict[str, Any], seed: int | None = None) -> ExperimentConfig:
     """The `ExperimentConfig` of one trial: the base experiment with `params` set at their paths."""
     cfg = spec.base_config().model_dump()
+    if ARM in params:
+        arm = spec.arms.get(str(params[ARM]))
+        if arm is None:
+            raise ValueError(f"unknown arm {params[ARM]!r}; arms: {sorted(spec.arms)}")
+        if "method" in arm and "method_params" not in arm:
+            cfg["method_params"] = {}
+        for dotted, value in arm.items():
+            node = cfg
+            keys = dotted.split(".")
+            for k in keys[:-1]:
+                node = node.setdefault(k, {})
+            node[keys[-1]] = copy.deepcopy(value)
     for path, value in params.items():
-        if path == "seed":
+        if path in ("seed", ARM):
             continue
         if path == "unlabeled_quantity" and value == WHOLE_POOL:
             value = None

@@ -27,6 +27,9 @@ PAPER_000_WILD_SHARES: dict[str, float] = {
 }
 
 
+_LATER_OPTIONS = ("unlabeled_domain", "av_inconsistency_groups")  # paper 003 (cmkt) block
+
+
 class DomainConfig(BaseModel):
     """How one recording domain behaves: who speaks, how strongly, how noisily, how it is labeled."""
 
@@ -127,6 +130,15 @@ class SynthConfig(BaseModel):
     unlabeled_no_face_share: float = Field(0.0, ge=0.0, le=1.0, description=(
         "share of unlabeled rows with no detectable face: face_features/fer_probs are missing (None), not zero "
         "(paper 001: ~11 % of AMI clips)"))
+    # ---- paper 003 (cmkt): unlabeled pool with domain/prior shift; group-level AV inconsistency ----
+    unlabeled_domain: DomainConfig | None = Field(
+        None, description="recording domain of the unlabeled rows, named 'wild_unlabeled' (own speakers, strength, "
+                          "noise, class shares): domain and prior shift from the labeled wild set (paper 003's "
+                          "iQIYI-VID vs CH-SIMS); None = the unlabeled rows are 'wild'")
+    av_inconsistency_groups: dict[str, str] | None = Field(
+        None, description="emotion -> group (e.g. paper 003 Table 2 sentiments): av_inconsistency_rate is then the "
+                          "chance the face shows an emotion of ANOTHER group, i.e. the rate after the map; "
+                          "None = any other emotion")
 
     @field_validator("emotions")
     @classmethod
@@ -140,7 +152,9 @@ class SynthConfig(BaseModel):
 
     @model_validator(mode="after")
     def _shares_match_emotions(self) -> "SynthConfig":
-        for name, dom in (("acted", self.acted), ("wild", self.wild)):
+        for name, dom in (("acted", self.acted), ("wild", self.wild), ("unlabeled_domain", self.unlabeled_domain)):
+            if dom is None:
+                continue
             if dom.class_shares is None:
                 continue
             extra = sorted(set(dom.class_shares) - set(self.emotions))
@@ -155,13 +169,32 @@ class SynthConfig(BaseModel):
                                  f"emotions {list(self.emotions)}")
         return self
 
+    @model_validator(mode="after")
+    def _groups_cover_emotions(self) -> "SynthConfig":
+        if self.av_inconsistency_groups is None:
+            return self
+        missing = sorted(set(self.emotions) - set(self.av_inconsistency_groups))
+        if missing:
+            raise ValueError(f"av_inconsistency_groups has no group for emotion(s) {missing}; give every one of "
+                             f"{list(self.emotions)} a group")
+        if len({self.av_inconsistency_groups[e] for e in self.emotions}) < 2:
+            raise ValueError("av_inconsistency_groups needs at least two groups among the emotions")
+        return self
+
     # ---- derived -------------------------------------------------------------------------------
     @property
     def n_total(self) -> int:
         return self.n_acted + self.n_wild_labeled + self.n_unlabeled
 
+    @property
+    def domain_names(self) -> tuple[str, ...]:
+        return ("acted", "wild") if self.unlabeled_domain is None else ("acted", "wild", "wild_unlabeled")
+
     def domain(self, name: str) -> DomainConfig:
-        return {"acted": self.acted, "wild": self.wild}[name]
+        domains = {"acted": self.acted, "wild": self.wild}
+        if self.unlabeled_domain is not None:
+            domains["wild_unlabeled"] = self.unlabeled_domain
+        return domains[name]
 
     def class_probabilities(self, domain: str) -> np.ndarray:
         """Class shares of a domain as probabilities aligned with `emotions`."""
@@ -169,7 +202,7 @@ class SynthConfig(BaseModel):
         if dom.class_shares is not None:
             shares = np.array([dom.class_shares.get(e, 0.0) for e in self.emotions], dtype=float)
         else:
-            paper = PAPER_000_ACTED_SHARES if domain == "acted" else PAPER_000_WILD_SHARES
+            paper = PAPER_000_ACTED_SHARES if domain == "acted" else PAPER_000_WILD_SHARES  # wild_unlabeled: wild
             known = [paper[e] for e in self.emotions if e in paper]
             fill = float(np.mean(known)) if known else 1.0
             shares = np.array([paper.get(e, fill) for e in self.emotions], dtype=float)
@@ -192,6 +225,7 @@ class SynthConfig(BaseModel):
     OPTIONAL_FIELDS: ClassVar[tuple[str, ...]] = (
         "wild_text_cue_prob", "wild_expression_strength",                            # mmmd (paper 000)
         "unlabeled_majority", "unlabeled_majority_share", "unlabeled_no_face_share",  # cmdm (paper 001)
+        *_LATER_OPTIONS,                                                              # cmkt (paper 003)
     )
 
     def to_json(self) -> str:

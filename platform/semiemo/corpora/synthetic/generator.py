@@ -89,14 +89,14 @@ def _parse_config(cfg_json: str) -> SynthConfig:
 @lru_cache(maxsize=16)
 def _speakers(cfg_json: str, domain: int) -> _Speakers:
     cfg = _parse_config(cfg_json)
-    dom = cfg.domain(DOMAIN_NAMES[domain])
+    dom = cfg.domain(cfg.domain_names[domain])
     u = uniforms(cfg.seed, _S_SPEAKER_TABLE + domain, np.arange(dom.n_speakers), 7)
     female = u[:, 0] < dom.female_share
     f_var = np.array(_FEMALE_VARIANTS)[np.minimum((u[:, 1] * len(_FEMALE_VARIANTS)).astype(int), len(_FEMALE_VARIANTS) - 1)]
     m_var = np.array(_MALE_VARIANTS)[np.minimum((u[:, 1] * len(_MALE_VARIANTS)).astype(int), len(_MALE_VARIANTS) - 1)]
     base = np.stack([40 + 20 * u[:, 2], 40 + 20 * u[:, 3], 150 + 40 * u[:, 4], 90 + 20 * u[:, 5]], axis=1)
     width = 2 if domain == 0 else 4
-    names = np.array([f"{DOMAIN_NAMES[domain]}_spk{s:0{width}d}" for s in range(dom.n_speakers)], dtype=object)
+    names = np.array([f"{cfg.domain_names[domain]}_spk{s:0{width}d}" for s in range(dom.n_speakers)], dtype=object)
     return _Speakers(names=names, gender=np.where(female, "female", "male").astype(object),
                      variant=np.where(female, f_var, m_var), base=base,
                      home_region=np.minimum((u[:, 6] * cfg.n_accents).astype(int), cfg.n_accents - 1))
@@ -105,7 +105,7 @@ def _speakers(cfg_json: str, domain: int) -> _Speakers:
 @lru_cache(maxsize=4)
 def _speaker_faces(cfg_json: str, domain: int) -> np.ndarray:
     cfg = _parse_config(cfg_json)
-    n = cfg.domain(DOMAIN_NAMES[domain]).n_speakers
+    n = cfg.domain(cfg.domain_names[domain]).n_speakers
     return np.random.default_rng([cfg.seed, _S_FACE_SPEAKER + domain]).standard_normal((n, cfg.face_dim)) * cfg.face_speaker_sd
 
 
@@ -130,35 +130,38 @@ def _plan(cfg: SynthConfig, idx: np.ndarray) -> dict[str, np.ndarray]:
     n_a, n_wl = cfg.n_acted, cfg.n_wild_labeled
     block = np.where(idx < n_a, 0, np.where(idx < n_a + n_wl, 1, 2))
     local = idx - np.array([0, n_a, n_a + n_wl])[block]
-    domain = np.minimum(block, 1)           # 0 acted, 1 wild
+    n_domains = len(cfg.domain_names)
+    doms = [cfg.domain(d) for d in cfg.domain_names]
+    domain = np.minimum(block, n_domains - 1)  # 0 acted, 1 wild (2 wild_unlabeled with cfg.unlabeled_domain)
     labeled = block < 2
     n_classes = len(cfg.emotions)
 
     # class: Weyl sequence through the domain's class CDF
     offsets = uniforms(cfg.seed, _S_LABEL, np.arange(3), 1)[:, 0]
     u_label = np.mod(offsets[block] + (local + 1) * _WEYL, 1.0)
-    cdfs = np.stack([np.cumsum(cfg.class_probabilities(d)) for d in DOMAIN_NAMES])
+    cdfs = np.stack([np.cumsum(cfg.class_probabilities(d)) for d in cfg.domain_names])
     if cfg.unlabeled_majority_share is not None:  # paper 001: the unlabeled block gets its own class shares
         cdfs = np.concatenate([cdfs, np.cumsum(cfg.unlabeled_class_probabilities())[None]])
-        label = np.minimum((u_label[:, None] >= cdfs[np.where(block == 2, 2, domain)]).sum(axis=1), n_classes - 1)
+        label = np.minimum((u_label[:, None] >= cdfs[np.where(block == 2, len(cfg.domain_names), domain)]).sum(axis=1),
+                           n_classes - 1)
     else:
         label = np.minimum((u_label[:, None] >= cdfs[domain]).sum(axis=1), n_classes - 1)
 
     # speaker and voice
     u_spk = uniforms(cfg.seed, _S_SPEAKER_PICK, idx, 1)[:, 0]
-    pools = [_speakers(cfg_json, d) for d in (0, 1)]
+    pools = [_speakers(cfg_json, d) for d in range(n_domains)]
     n_spk = np.array([len(p.names) for p in pools])
     spk = np.minimum((u_spk * n_spk[domain]).astype(int), n_spk[domain] - 1)
 
     def per_speaker(attr: str) -> np.ndarray:
         out = np.empty((len(idx),) + getattr(pools[0], attr).shape[1:], dtype=getattr(pools[0], attr).dtype)
-        for d in (0, 1):
+        for d in range(n_domains):
             m = domain == d
             if m.any():
                 out[m] = getattr(pools[d], attr)[spk[m]]
         return out
 
-    strength = np.array([cfg.acted.expression_strength, cfg.wild.expression_strength])[domain]
+    strength = np.array([d.expression_strength for d in doms])[domain]
     voice = emotional_voice(per_speaker("variant"), per_speaker("base"), offsets_array(cfg.emotions)[label],
                             strength, _normals(uniforms(cfg.seed, _S_PROSODY, idx, 4)))
 
@@ -167,27 +170,31 @@ def _plan(cfg: SynthConfig, idx: np.ndarray) -> dict[str, np.ndarray]:
     topic = social.draw_topic(social.topic_table(cfg.emotions, cfg.topic_emotion_coupling), label, u_soc[:, 0])
     accent = social.draw_accent(per_speaker("home_region"), label, cfg.n_accents, cfg.accent_emotion_coupling,
                                 u_soc[:, 1])
-    cue = np.array([cfg.acted.text_cue_prob, cfg.wild.text_cue_prob])[domain]
-    mislead = np.array([cfg.acted.text_misleading_prob, cfg.wild.text_misleading_prob])[domain]
+    cue = np.array([d.text_cue_prob for d in doms])[domain]
+    mislead = np.array([d.text_misleading_prob for d in doms])[domain]
     texts, word_class = text.compose_text(cfg.emotions, label, topic, cue, mislead,
                                           uniforms(cfg.seed, _S_TEXT, idx, 5))
 
     # annotation
     n_votes = cfg.votes_per_utterance
     u_votes = uniforms(cfg.seed, _S_VOTES, idx, 2 * n_votes)
-    agreement = np.array([cfg.acted.vote_agreement, cfg.wild.vote_agreement])[domain]
+    agreement = np.array([d.vote_agreement for d in doms])[domain]
     vote_idx = annotation.votes(label, n_classes, agreement, u_votes[:, :n_votes], u_votes[:, n_votes:])
     arousal, valence = annotation.affect(cfg.emotions, label, strength,
                                          _normals(uniforms(cfg.seed, _S_AFFECT, idx, 2)))
 
     # what the face shows and what the FER model says
     u_face = uniforms(cfg.seed, _S_FACE, idx, 4)
-    shown = visual.face_label(label, n_classes, cfg.av_inconsistency_rate, u_face[:, 0], u_face[:, 1])
+    if cfg.av_inconsistency_groups is None:
+        shown = visual.face_label(label, n_classes, cfg.av_inconsistency_rate, u_face[:, 0], u_face[:, 1])
+    else:
+        groups = [cfg.av_inconsistency_groups[e] for e in cfg.emotions]
+        shown = visual.face_label_other_group(label, groups, cfg.av_inconsistency_rate, u_face[:, 0], u_face[:, 1])
     fer_class = visual.fer_prediction(cfg.emotions, shown, cfg.fer_accuracy, u_face[:, 2], u_face[:, 3])
 
     # recording condition
-    snr_lo = np.array([np.nan if d.snr_db is None else d.snr_db[0] for d in (cfg.acted, cfg.wild)])[domain]
-    snr_hi = np.array([np.nan if d.snr_db is None else d.snr_db[1] for d in (cfg.acted, cfg.wild)])[domain]
+    snr_lo = np.array([np.nan if d.snr_db is None else d.snr_db[0] for d in doms])[domain]
+    snr_hi = np.array([np.nan if d.snr_db is None else d.snr_db[1] for d in doms])[domain]
     snr_db = snr_lo + (snr_hi - snr_lo) * uniforms(cfg.seed, _S_SNR, idx, 1)[:, 0]
 
     n_chars = np.fromiter((len(t) for t in texts), dtype=float, count=len(texts))
@@ -206,7 +213,7 @@ def _visual_arrays(cfg: SynthConfig, plan: dict) -> tuple[np.ndarray, np.ndarray
     """(n, F, dim) face features and (n, F, 7) FER probabilities for a planned chunk."""
     cfg_json = cfg.to_json()
     offsets = np.zeros((len(plan["index"]), cfg.face_dim))
-    for d in (0, 1):
+    for d in range(len(cfg.domain_names)):
         m = plan["domain"] == d
         if m.any():
             offsets[m] = _speaker_faces(cfg_json, d)[plan["speaker_ix"][m]]
@@ -242,7 +249,7 @@ def _frame(cfg: SynthConfig, plan: dict) -> pd.DataFrame:
         "corpus": CORPUS_NAME,
         "split_group": plan["speaker"],
         "speaker": plan["speaker"],
-        "domain": np.array(DOMAIN_NAMES, dtype=object)[plan["domain"]],
+        "domain": np.array(cfg.domain_names, dtype=object)[plan["domain"]],
         "labeled": labeled,
         "label": np.where(labeled, truth, None),
         "oracle_label": truth,
@@ -326,7 +333,7 @@ def _block_plan(cfg_json: str, block: int) -> dict:
 
 def _render_from_plan(cfg: SynthConfig, plan: dict, k: int) -> np.ndarray:
     audio = synthesize(plan["text"][k], voice_settings(plan["voice"], k), sample_rate=cfg.sample_rate)
-    if plan["domain"][k] == 1:
+    if plan["domain"][k] >= 1:  # wild (and wild_unlabeled) recordings are noisy
         audio = _add_noise(audio, float(plan["snr_db"][k]), utterance_rng(cfg.seed, _S_AUDIO_NOISE, int(plan["index"][k])))
     return audio
 

@@ -46,6 +46,17 @@ def face_label(label: np.ndarray, n_classes: int, inconsistency: float, u_flip: 
     return np.where(u_flip < inconsistency, other, label)
 
 
+def face_label_other_group(label: np.ndarray, groups: list[str], inconsistency: float, u_flip: np.ndarray,
+                           u_other: np.ndarray) -> np.ndarray:
+    """Like `face_label`, but an inconsistent face shows an emotion of another GROUP (e.g. another
+    sentiment, paper 003 Table 2), so the rate is the one measured after the map."""
+    groups_arr = np.asarray(groups, dtype=object)
+    others = [np.flatnonzero(groups_arr != groups_arr[k]) for k in range(len(groups))]
+    pick = np.array([others[c][min(int(u * len(others[c])), len(others[c]) - 1)] for c, u in zip(label, u_other)],
+                    dtype=label.dtype) if len(label) else label.copy()
+    return np.where(u_flip < inconsistency, pick, label)
+
+
 def fer_prediction(emotions: tuple[str, ...], shown: np.ndarray, accuracy: float, u_right: np.ndarray,
                    u_other: np.ndarray) -> np.ndarray:
     """Index into FER_CLASSES the FER model settles on per utterance."""
