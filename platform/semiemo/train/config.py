@@ -40,6 +40,8 @@ class TrainConfig(_Strict):
     checkpoint_metric: str = "ua"        # best checkpoint by this validation metric (mode max)
     patience: int | None = None          # early stop after n epochs without improvement
     num_threads: int | None = None       # torch intra-op threads per worker
+    amp: bool | None = None              # mixed precision on CUDA (autocast + a GradScaler per optimizer);
+                                         # None: on for manual-optimization methods (GANs) on CUDA only
 
 
 class ExperimentConfig(_Strict):
