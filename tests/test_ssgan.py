@@ -208,3 +208,48 @@ def test_methods_on_the_dcgan_backbone_learn_separable_sequences(method):
     params = {**SMALL, **({"warmup_epochs": 3} if method == "ssbase" else {})}
     r = fit_fold(data, method, params, TrainConfig(num_threads=1, epochs=5, batch_size=16, lr=2e-3), seed=0)
     assert r.test_metrics["ua"] > 0.5, r.test_metrics["ua"]   # chance 1/3
+
+
+def test_both_macro_f1_variants_are_reported_and_differ_as_defined():
+    from sklearn.metrics import f1_score, precision_score, recall_score
+
+    from semiemo.train.metrics import classification_metrics
+
+    t, p = [0, 0, 0, 1, 1, 2, 2, 2, 2], [0, 1, 1, 1, 2, 2, 2, 0, 2]
+    m = classification_metrics(t, p, 3)
+    uar, map_ = recall_score(t, p, average="macro"), precision_score(t, p, average="macro")
+    assert m["map"] == pytest.approx(map_)
+    assert m["f1_uar_map"] == pytest.approx(2 * uar * map_ / (uar + map_))
+    assert m["f1_macro"] == pytest.approx(f1_score(t, p, average="macro"))
+    assert m["f1_uar_map"] != pytest.approx(m["f1_macro"])
+
+
+def test_side_view_option_adds_noisier_faces_and_leaves_the_default_corpus_alone():
+    from semiemo.corpora.synthetic import SynthConfig, synthesize_manifest
+
+    small = dict(n_acted=30, n_wild_labeled=10, n_unlabeled=10)
+    plain, viewed = synthesize_manifest(SynthConfig(**small)), synthesize_manifest(SynthConfig(**small, side_view_share=0.5))
+    assert "face_view" not in plain and "side_view_share" not in SynthConfig(**small).to_json()
+    side = (viewed["face_view"] == "side").to_numpy()
+    assert 0 < side.sum() < len(side)
+    faces = lambda m: np.stack([np.stack(f) for f in m["face_features"]]).astype(np.float32)  # noqa: E731
+    a, b = faces(plain), faces(viewed)
+    assert np.array_equal(a[~side], b[~side])                        # frontal faces untouched
+    assert (b[side] - a[side]).std() == pytest.approx(1.0, abs=0.05)  # side_view_noise_sd = 1 added
+
+
+def test_label_map_renames_votes_too_so_fuzzy_targets_follow_the_new_classes():
+    import pandas as pd
+
+    from semiemo.features.featureset import FeatureSet
+    from semiemo.train.config import ExperimentConfig
+    from semiemo.train.experiment import prepare_data
+
+    m = pd.DataFrame({"utt_id": ["a", "b"], "labeled": [True, True], "label": ["anger", "sadness"],
+                      "votes": [["anger", "happiness", "sadness"], ["sadness", "boredom", "sadness"]]})
+    cfg = ExperimentConfig(features=["x"], fuzzy_labels=True,
+                           label_map={"anger": "high", "happiness": "high", "sadness": "low", "boredom": "low"})
+    prep = prepare_data(cfg, FeatureSet(m, {"x": np.zeros((2, 3), np.float32)}))
+    high, low = prep.classes.index("high"), prep.classes.index("low")
+    assert prep.targets[0, high] == pytest.approx(2 / 3) and prep.targets[0, low] == pytest.approx(1 / 3)
+    assert prep.targets[1, low] == pytest.approx(1.0)

@@ -64,6 +64,9 @@ def default_wild() -> DomainConfig:
                         text_cue_prob=0.4, text_misleading_prob=0.15, vote_agreement=0.6)
 
 
+_LATER_OPTIONS = ("side_view_share", "side_view_noise_sd")
+
+
 class SynthConfig(BaseModel):
     """A synthetic corpus. Index layout: [0, n_acted) acted (all labeled), then n_wild_labeled
     labeled wild rows, then n_unlabeled unlabeled wild rows (truth only in `oracle_label`)."""
@@ -98,6 +101,11 @@ class SynthConfig(BaseModel):
     fer_accuracy: float = Field(0.7, ge=0.0, le=1.0, description="chance the simulated FER model names the "
                                                                 "expression the face shows")
     sample_rate: int = Field(16_000, description="output sample rate (Hz)")
+    # camera view (paper 002 Table VIII): a share of utterances filmed from the side, whose face
+    # features are noisier; 0 adds no column and draws nothing (today's corpus unchanged)
+    side_view_share: float = Field(0.0, ge=0.0, le=1.0, description="share of utterances with a side-view face "
+                                                                     "(manifest column face_view)")
+    side_view_noise_sd: float = Field(1.0, ge=0.0, description="extra frame noise sd per dim on side-view faces")
 
     @field_validator("emotions")
     @classmethod
@@ -144,7 +152,10 @@ class SynthConfig(BaseModel):
         return shares / shares.sum()
 
     def to_json(self) -> str:
-        return self.model_dump_json()
+        # options added later are left out at their default, so older corpora keep their manifest
+        # (and feature-store key) byte for byte
+        skip = {k for k in _LATER_OPTIONS if getattr(self, k) == type(self).model_fields[k].default}
+        return self.model_dump_json(exclude=skip)
 
     @classmethod
     def from_json(cls, s: str) -> "SynthConfig":
