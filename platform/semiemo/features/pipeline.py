@@ -175,6 +175,8 @@ def _check_columns(manifest: pd.DataFrame, fzs: list[Featurizer]) -> None:
         raise ValueError(f"featurizer names repeat: {names}")
     for f in fzs:
         missing = [c for c in getattr(f, "needs_columns", ()) if c not in manifest.columns]
+        if getattr(f, "needs_any_column", False) and len(missing) < len(f.needs_columns):
+            missing = []  # alternatives: one of the columns is enough (frames in the manifest, or a file path)
         if missing:
             raise ValueError(f"featurizer {f.name!r} reads manifest columns {missing}, which this manifest lacks "
                              f"(it has {sorted(map(str, manifest.columns))})")
@@ -183,7 +185,7 @@ def _check_columns(manifest: pd.DataFrame, fzs: list[Featurizer]) -> None:
 def _needed_columns(manifest: pd.DataFrame, fzs: list[Featurizer]) -> list[str]:
     columns = [c for c in AUDIO_COLUMNS if c in manifest.columns]
     for f in fzs:
-        columns += [c for c in getattr(f, "needs_columns", ()) if c not in columns]
+        columns += [c for c in getattr(f, "needs_columns", ()) if c not in columns and c in manifest.columns]
     return columns
 
 
@@ -384,7 +386,7 @@ def _call(f: Featurizer, rows: pd.DataFrame, audio: list, idx: list[int], schema
     batch: dict[str, Any] = {"utt_id": rows["utt_id"].astype(str).to_numpy()[idx]}
     if getattr(f, "needs_audio", True):
         batch["audio"] = [audio[r] for r in idx]
-    for c in getattr(f, "needs_columns", ()):
+    for c in (c for c in getattr(f, "needs_columns", ()) if c in rows.columns):
         batch[c] = rows[c].to_numpy()[idx]
     result = f(batch)
     checked = {}

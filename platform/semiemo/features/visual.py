@@ -49,6 +49,7 @@ class _VisualSequence:
     needs_audio: ClassVar[bool] = False
     name: ClassVar[str]
     needs_columns: ClassVar[tuple[str, ...]]  # (column, "visual_path")
+    needs_any_column: ClassVar[bool] = True   # either of them is enough
     column: ClassVar[str]  # manifest column holding the frames
     width: ClassVar[int]  # feature columns this featurizer outputs
     file_columns: ClassVar[slice]  # which .npy columns it reads
