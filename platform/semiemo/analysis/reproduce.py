@@ -135,11 +135,15 @@ def markdown_report(spec: SearchSpace, table: pd.DataFrame, figure: Path, *, cor
              f"{table['trial_id'].nunique() if 'trial_id' in table else 0} trials.", "",
              f"![{spec.name}]({figure.name})", "", "## Ours: mean ± 95 % CI over seeds", ""]
     series = spec.plot.series
-    head = ([series] if series else []) + [spec.x_param, spec.plot_metric, "± 95 % CI", "seeds"]
+    head = ([series] if series else []) + [spec.x_param, spec.plot_metric, "± 95 % CI", "seeds"] + list(spec.plot.also)
     lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    also = {m: {(str(r["series"]), str(r["x"])): r["mean"] for _, r in sweep_curve(table, spec, m).iterrows()}
+            for m in spec.plot.also}
     for _, r in curve.iterrows():
         cells = ([str(r["series"])] if series else []) + [_fmt(r["x"]), f"{r['mean']:.4f}",
                                                           "—" if np.isnan(r["ci95"]) else f"{r['ci95']:.4f}", str(int(r["n"]))]
+        cells += [f"{also[m][(str(r['series']), str(r['x']))]:.4f}" if (str(r["series"]), str(r["x"])) in also[m] else "—"
+                  for m in spec.plot.also]
         lines.append("| " + " | ".join(cells) + " |")
     lines += ["", "## Paper (paper_results.csv)", ""]
     if ref.empty:
