@@ -9,9 +9,9 @@ The MLP `supervised` method is the "MLP FSBase" variant (a deviation from the pa
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 
-from semiemo.methods.base import Method, ModelSpec, StepInfo
+from semiemo.methods.base import Method, ModelSpec
 from semiemo.methods.pseudo_label import PseudoLabel, PseudoLabelHParams
 from semiemo.methods.registry import register
 from semiemo.methods.ssgan import DCGANBackboneHParams, build_critic
@@ -26,8 +26,7 @@ class FSBaseHParams(DCGANBackboneHParams, SupervisedHParams):
 
 @dataclass
 class SSBaseHParams(DCGANBackboneHParams, PseudoLabelHParams):
-    warmup_epochs: int | None = field(default=None, metadata={  # type: ignore[assignment]
-        "doc": "FSBase epochs before the pool is labeled; None = half of train.epochs (paper 002 silent)"})
+    pass
 
 
 def _crop_model(spec: ModelSpec, hp: DCGANBackboneHParams, name: str, multimodal: bool) -> CropClassifier:
@@ -61,7 +60,3 @@ class SSBase(PseudoLabel):
             raise ValueError("ssbase labels the pool once (paper 002); online=True is pseudo_label's Lee-2013 variant")
         super().__init__(spec, hparams, num_unlabeled)
         self.model = _crop_model(spec, hparams, self.name, multimodal=False)
-
-    def on_epoch_start(self, info: StepInfo) -> None:
-        if self.hp.warmup_epochs is None:
-            self.hp = replace(self.hp, warmup_epochs=max(1, info.num_epochs // 2))
