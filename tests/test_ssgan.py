@@ -253,3 +253,19 @@ def test_label_map_renames_votes_too_so_fuzzy_targets_follow_the_new_classes():
     high, low = prep.classes.index("high"), prep.classes.index("low")
     assert prep.targets[0, high] == pytest.approx(2 / 3) and prep.targets[0, low] == pytest.approx(1 / 3)
     assert prep.targets[1, low] == pytest.approx(1.0)
+
+
+def test_analysis_report_lists_the_extra_metrics_beside_the_plotted_one(tmp_path):
+    import pandas as pd
+
+    from semiemo.analysis.reproduce import markdown_report
+    from semiemo.tune.space import SearchSpace
+
+    spec = SearchSpace.model_validate({
+        "name": "t", "experiment": {"method": "ssgan"}, "parameters": {"normalization": {"grid": ["none", "self"]}},
+        "plot": {"also": ["test_f1_macro", "test_f1_uar_map"]}})
+    table = pd.DataFrame({"normalization": ["none", "self"], "seed": [0, 0], "test_ua": [0.5, 0.4],
+                          "test_f1_macro": [0.31, 0.21], "test_f1_uar_map": [0.52, 0.42]})
+    text, _ = markdown_report(spec, table, tmp_path / "f.png", corpus="synthetic")
+    assert "| normalization | test_ua | ± 95 % CI | seeds | test_f1_macro | test_f1_uar_map |" in text
+    assert "| none | 0.5000 | — | 1 | 0.3100 | 0.5200 |" in text
