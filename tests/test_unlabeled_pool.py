@@ -167,3 +167,16 @@ def test_streamed_and_in_memory_pools_train_identically_for_the_same_seed(pool_h
         assert a["train/mask_rate"] == pytest.approx(b["train/mask_rate"], abs=1e-9)
     assert memory.iloc[0]["test_ua"] == pytest.approx(streamed.iloc[0]["test_ua"])
     assert streamed.iloc[0]["pseudo_label_accuracy"] == pytest.approx(memory.iloc[0]["pseudo_label_accuracy"])
+
+
+def test_a_streamed_pool_trains_under_ddp_with_two_workers(pool_home):
+    cfg = ExperimentConfig(
+        name="ddp", corpus="synthetic:acted=24,wild_labeled=0,unlabeled=0,seed=3", features=["egemaps"],
+        unlabeled="synthetic:acted=0,wild_labeled=0,unlabeled=40,seed=9", method="fixmatch",
+        output_dir=str(pool_home / "ddp"), protocol=ProtocolConfig(name="kfold", folds=2, max_folds=1),
+        train=TrainConfig(epochs=2, batch_size=8, workers=2, cpus_per_worker=0.5, unlabeled_memory_budget_mb=0.0))
+    row = run_experiment(cfg).iloc[0]
+    assert row["unlabeled_streamed"] and row["workers"] == 2
+    # each step draws 4 rows on each of 2 workers (B = 8 split over 2 workers, μ = 1): all ranks counted
+    assert row["unlabeled_draws"] > 0 and row["unlabeled_draws"] % 8 == 0
+    assert 0 < row["unlabeled_rows_drawn"] <= 40
