@@ -194,7 +194,7 @@ def test_two_optimizer_checkpoint_resumes_bit_exactly():
 
 def test_one_optimizer_methods_give_the_same_losses_as_before_the_multi_optimizer_trainer():
     # Recorded from main at 5eecd26 (before `manual_optimization`): same seed, same numbers, bit for bit.
-    from test_trainer_loop import _fold_data
+    from gaussian_featureset import gaussian_fold_data as _fold_data
 
     for method, unlabeled, losses, ua in (("supervised", 0, [0.9995258450508118, 0.29460519552230835], 1.0),
                                           ("fixmatch", 60, [1.1142590045928955, 0.5502990484237671], 0.96875)):
