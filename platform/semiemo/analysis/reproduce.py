@@ -138,12 +138,16 @@ def markdown_report(spec: SearchSpace, table: pd.DataFrame, figure: Path, *, cor
              f"![{spec.name}]({figure.name})", "", "## Ours", "",
              f"{spec.plot_metric}: {curve_caption(curve)}." if not curve.empty else "_no finished trials_", ""]
     series = spec.plot.series
-    head = ([series] if series else []) + [spec.x_param, f"{spec.plot_metric} (spread)", "seeds", "folds"]
+    head = ([series] if series else []) + [spec.x_param, f"{spec.plot_metric} (spread)", "seeds", "folds"] + list(spec.plot.also)
     lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    also = {m: {(str(r["series"]), str(r["x"])): r["mean"] for _, r in sweep_curve(table, spec, m).iterrows()}
+            for m in spec.plot.also}
     for _, r in curve.iterrows():
         spread = Spread(r["mean"], r["low"], r["high"], int(r["n"]), r["unit"], r["kind"])
         seeds, folds = (1, int(r["n"])) if r["unit"] == "fold" else (int(r["n"]), "—")
         cells = ([str(r["series"])] if series else []) + [_fmt(r["x"]), spread.cell(digits=4), str(seeds), str(folds)]
+        cells += [f"{also[m][(str(r['series']), str(r['x']))]:.4f}" if (str(r["series"]), str(r["x"])) in also[m] else "—"
+                  for m in spec.plot.also]
         lines.append("| " + " | ".join(cells) + " |")
     lines += ["", "## Paper (paper_results.csv)", ""]
     if ref.empty:

@@ -130,6 +130,10 @@ class Method(nn.Module):
     needs_unlabeled_predictions: ClassVar[bool] = False
     # DDP must look for parameters a step leaves unused (e.g. SAE trains the decoder or the head by phase).
     ddp_find_unused_parameters: ClassVar[bool] = False
+    # True: the method owns several optimizers (`configure_optimizers`) and steps them itself, in its
+    # own order, inside `train_step` via `step_optimizer(name, loss)` (GANs: D+C, then G). The trainer
+    # then does no backward/step of its own; it checkpoints every optimizer (and AMP scaler) by name.
+    manual_optimization: ClassVar[bool] = False
     # True: at the end of the epochs before `selection_start_epoch()`, training continues from the
     # best-validation state of those epochs (paper 002's SSBase labels the pool with the best FSBase).
     warm_start_from_best: ClassVar[bool] = False
@@ -195,6 +199,31 @@ class Method(nn.Module):
 
     def parameters_for_optimizer(self) -> list[nn.Parameter]:
         return [p for n in self.trainable for p in getattr(self, n).parameters()]
+
+    # --- several optimizers (manual_optimization) ----------------------------------------------------
+    def configure_optimizers(self, train_config: Any) -> dict[str, torch.optim.Optimizer]:
+        """name -> optimizer over this method's (possibly DDP-wrapped) nets; called once by the trainer."""
+        raise NotImplementedError(f"{type(self).__name__} sets manual_optimization but has no configure_optimizers")
+
+    def attach_optimizers(self, optimizers: dict[str, torch.optim.Optimizer],
+                          scalers: dict[str, Any] | None = None) -> None:
+        """The trainer hands over the optimizers (and CUDA AMP GradScalers, one per optimizer)."""
+        self._optimizers, self._scalers = optimizers, dict(scalers or {})
+
+    def step_optimizer(self, name: str, loss: torch.Tensor) -> None:
+        """One update of optimizer `name` on `loss`: zero grads, backward (scaled under AMP), step."""
+        optimizers: dict = getattr(self, "_optimizers", {})
+        if name not in optimizers:
+            raise KeyError(f"no optimizer {name!r}; configure_optimizers returned {sorted(optimizers)}")
+        opt, scaler = optimizers[name], self._scalers.get(name)
+        opt.zero_grad(set_to_none=True)
+        if scaler is None:
+            loss.backward()
+            opt.step()
+        else:
+            scaler.scale(loss).backward()
+            scaler.step(opt)
+            scaler.update()
 
 
 def hparams_from_dict(cls: type, values: dict[str, Any] | None) -> Any:

@@ -50,6 +50,8 @@ class TrainConfig(_Strict):
     checkpoint_metric: str = "ua"        # best checkpoint by this validation metric (mode max)
     patience: int | None = None          # early stop after n epochs without improvement
     num_threads: int | None = None       # torch intra-op threads per worker
+    amp: bool | None = None              # mixed precision on CUDA (autocast + a GradScaler per optimizer);
+                                         # None: on for manual-optimization methods (GANs) on CUDA only
     unlabeled_memory_budget_mb: float = 2048.0  # an external unlabeled pool larger than this (features, float32)
                                          # is streamed block by block from the feature store, not held in memory
 

@@ -89,6 +89,9 @@ def prepare_data(cfg: ExperimentConfig, data: FeatureSet) -> PreparedData:
         if "votes" not in manifest.columns:
             raise ValueError("fuzzy_labels=True needs a 'votes' column in the manifest (annotator votes per row)")
         votes = manifest["votes"].to_numpy(dtype=object)
+        if cfg.label_map:  # categorical votes follow the renamed classes (e.g. emotions -> arousal levels)
+            votes = np.array([v if v is None or isinstance(v, float) else [cfg.label_map.get(str(x), x) for x in v]
+                              for v in votes] + [None], dtype=object)[:-1]
         with_votes = has & np.array([v is not None and not (isinstance(v, float) and np.isnan(v)) and len(v) > 0 for v in votes])
         numeric = any(isinstance(v, (int, float, np.number)) or str(v).replace(".", "", 1).isdigit()
                       for row in votes[with_votes][:50] for v in row)

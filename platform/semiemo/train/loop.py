@@ -3,7 +3,8 @@ worker (`train.distributed`) unchanged: the caller supplies rank/world size, a w
 `report(epoch_metrics, checkpoint_state)` callback and a resume state; the loop itself does no I/O.
 
 Per epoch: `on_epoch_start` -> steps (`train_step` -> backward on `losses["loss"]` -> optimizer step
--> `after_optimizer_step`) -> predictions on the unlabeled pool when the method asks for them (or an
+-> `after_optimizer_step`; a `manual_optimization` method steps its own named optimizers inside
+`train_step`, in its own order) -> predictions on the unlabeled pool when the method asks for them (or an
 oracle exists, for the pseudo-label-accuracy diagnostic) -> `on_epoch_end` -> validation metrics ->
 best checkpoint by `checkpoint_metric` (mode max) -> report -> early stop. Then the best state is
 restored and evaluated on test.
@@ -11,6 +12,7 @@ restored and evaluated on test.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import math
 import time
@@ -225,8 +227,16 @@ def fit_fold(
     if wrap_trainable is not None:
         for n in method.trainable:
             setattr(method, n, wrap_trainable(getattr(method, n)))
-    optimizer = make_optimizer(method.parameters_for_optimizer(), train)
-    scheduler = make_scheduler(optimizer, train)
+    # One optimizer stepped here, or (manual_optimization) several the method steps itself; each gets
+    # its own GradScaler under CUDA AMP and its own state in the checkpoint.
+    manual = bool(getattr(cls, "manual_optimization", False))
+    amp = device.type == "cuda" and (train.amp if train.amp is not None else manual)
+    optimizers = method.configure_optimizers(train) if manual else {"model": make_optimizer(method.parameters_for_optimizer(), train)}
+    optimizer = optimizers.get("model")
+    scalers = {n: torch.amp.GradScaler("cuda") for n in optimizers} if amp else {}
+    if manual:
+        method.attach_optimizers(optimizers, scalers)
+    scheduler = make_scheduler(optimizer, train) if optimizer is not None else None
     if rank > 0:  # rank 0 keeps the single-worker stream, so 1-worker results do not change
         torch.manual_seed(rank_seed(seed, rank))
 
@@ -260,9 +270,16 @@ def fit_fold(
     history: list[dict[str, float]] = []
     bad_epochs = 0
     if resume_state is not None:
-        optimizer.load_state_dict(resume_state["optimizer"])
-        if scheduler is not None:
+        if manual:
+            for n, opt in optimizers.items():
+                opt.load_state_dict(resume_state["optimizers"][n])
+        else:
+            optimizer.load_state_dict(resume_state["optimizer"])
+        if scheduler is not None and resume_state.get("scheduler") is not None:
             scheduler.load_state_dict(resume_state["scheduler"])
+        for n, scaler in scalers.items():
+            if n in resume_state.get("scalers", {}):
+                scaler.load_state_dict(resume_state["scalers"][n])
         streams.load_state_dict(resume_state["streams"])
         start_epoch, step = int(resume_state["epoch"]), int(resume_state["step"])
         samples, train_time = int(resume_state.get("samples", 0)), float(resume_state.get("train_time", 0.0))
@@ -285,14 +302,24 @@ def fit_fold(
         steps = streams.epoch() if plan is not None else ((None, lb, ub) for lb, ub in streams.epoch())
         for phase, labeled_batch, unlabeled_batch in steps:
             info = StepInfo(epoch=epoch, step=step, total_steps=total_steps, num_epochs=train.epochs, phase=phase)
-            losses = method.train_step(labeled_batch, unlabeled_batch, info)
-            optimizer.zero_grad(set_to_none=True)
-            losses["loss"].backward()
-            if train.grad_clip_norm is not None:
-                losses["grad_norm"] = torch.nn.utils.clip_grad_norm_(method.parameters_for_optimizer(), train.grad_clip_norm)
-            if scheduler is not None:
-                losses["lr"] = torch.tensor(optimizer.param_groups[0]["lr"])
-            optimizer.step()
+            with torch.autocast(device.type) if amp else contextlib.nullcontext():
+                losses = method.train_step(labeled_batch, unlabeled_batch, info)
+            if not manual:
+                optimizer.zero_grad(set_to_none=True)
+                if amp:
+                    scalers["model"].scale(losses["loss"]).backward()
+                    scalers["model"].unscale_(optimizer)
+                else:
+                    losses["loss"].backward()
+                if train.grad_clip_norm is not None:
+                    losses["grad_norm"] = torch.nn.utils.clip_grad_norm_(method.parameters_for_optimizer(), train.grad_clip_norm)
+                if scheduler is not None:
+                    losses["lr"] = torch.tensor(optimizer.param_groups[0]["lr"])
+                if amp:
+                    scalers["model"].step(optimizer)
+                    scalers["model"].update()
+                else:
+                    optimizer.step()
             step += 1
             info.step = step
             method.after_optimizer_step(info)
@@ -356,8 +383,11 @@ def fit_fold(
         if report is not None:
             report(scalars, {
                 "epoch": epoch, "step": step, "samples": samples, "train_time": train_time,
-                "method": method_state(method), "optimizer": optimizer.state_dict(),
-                "scheduler": scheduler.state_dict() if scheduler is not None else None, "streams": streams.state_dict(),
+                "method": method_state(method), "streams": streams.state_dict(),
+                "scheduler": scheduler.state_dict() if scheduler is not None else None,
+                **({"optimizers": {n: o.state_dict() for n, o in optimizers.items()}} if manual
+                   else {"optimizer": optimizer.state_dict()}),
+                **({"scalers": {n: sc.state_dict() for n, sc in scalers.items()}} if scalers else {}),
                 "best": best, "warmup_best": warmup_best, "history": history, "bad_epochs": bad_epochs,
                 "stopped_early": stopped_early,
                 "torch_rng": torch.get_rng_state(),

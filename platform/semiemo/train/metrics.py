@@ -38,7 +38,8 @@ def classification_metrics(
     num_classes: int,
     class_names: Sequence[str] | None = None,
 ) -> dict:
-    """ua, wa, f1_weighted, f1_macro, wap, f1_<class> per class, confusion (list of lists), n."""
+    """ua, wa, f1_weighted, f1_macro (sklearn's), wap, map (mean precision), f1_uar_map (paper 002's
+    2·UAR·MAP/(UAR+MAP)), f1_<class> per class, confusion (list of lists), n."""
     t = _as_int("y_true", y_true, num_classes)
     p = _as_int("y_pred", y_pred, num_classes)
     if len(t) != len(p):
@@ -64,8 +65,13 @@ def classification_metrics(
         "f1_weighted": float((per_class_f1 * weights).sum()),
         "f1_macro": float(per_class_f1[in_either].mean()),
         "wap": float((precision * weights).sum()),
+        "map": float(precision[in_truth].mean()),
         "n": int(len(t)),
     }
+    # Paper 002 eq. 8's "macro f1": the harmonic mean of UAR and MAP (mean recall and mean precision),
+    # not sklearn's mean of per-class F1 (`f1_macro`); both are kept, named apart.
+    ua_map = out["ua"] + out["map"]
+    out["f1_uar_map"] = float(2 * out["ua"] * out["map"] / ua_map) if ua_map > 0 else 0.0
     for name, value in zip(names, per_class_f1):
         out[f"f1_{name}"] = float(value)
     out["confusion"] = cm.tolist()

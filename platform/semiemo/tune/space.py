@@ -155,6 +155,7 @@ class Plot(_Strict):
     x: str | None = None               # default: the first parameter
     series: str | None = None          # a second parameter drawn as separate lines (e.g. method)
     metric: str | None = None          # results column; default: `metric` with "val_" turned into "test_"
+    also: list[str] = Field(default_factory=list)  # more results columns shown (means) beside it, e.g. both macro-F1s
 
 
 class Variant(_Strict):

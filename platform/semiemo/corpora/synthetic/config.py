@@ -68,6 +68,9 @@ def default_wild() -> DomainConfig:
                         text_cue_prob=0.4, text_misleading_prob=0.15, vote_agreement=0.6)
 
 
+_VIEW_OPTIONS = ("side_view_share", "side_view_noise_sd")  # paper 002 (ssgan) block
+
+
 class SynthConfig(BaseModel):
     """A synthetic corpus. Index layout: [0, n_acted) acted (all labeled), then n_wild_labeled
     labeled wild rows, then n_unlabeled unlabeled wild rows (truth only in `oracle_label`)."""
@@ -139,6 +142,11 @@ class SynthConfig(BaseModel):
         None, description="emotion -> group (e.g. paper 003 Table 2 sentiments): av_inconsistency_rate is then the "
                           "chance the face shows an emotion of ANOTHER group, i.e. the rate after the map; "
                           "None = any other emotion")
+    # camera view (paper 002 Table VIII): a share of utterances filmed from the side, whose face
+    # features are noisier; 0 adds no column and draws nothing (today's corpus unchanged)
+    side_view_share: float = Field(0.0, ge=0.0, le=1.0, description="share of utterances with a side-view face "
+                                                                     "(manifest column face_view)")
+    side_view_noise_sd: float = Field(1.0, ge=0.0, description="extra frame noise sd per dim on side-view faces")
 
     @field_validator("emotions")
     @classmethod
@@ -226,6 +234,7 @@ class SynthConfig(BaseModel):
         "wild_text_cue_prob", "wild_expression_strength",                            # mmmd (paper 000)
         "unlabeled_majority", "unlabeled_majority_share", "unlabeled_no_face_share",  # cmdm (paper 001)
         *_LATER_OPTIONS,                                                              # cmkt (paper 003)
+        *_VIEW_OPTIONS,                                                               # ssgan (paper 002)
     )
 
     def to_json(self) -> str:

@@ -45,6 +45,8 @@ _S_AUDIO_NOISE = 100       # per-utterance generator
 _S_FACE_NOISE = 101        # per-utterance generator
 _S_FACE_SPEAKER = 102      # + domain index: speaker face offsets
 _S_NO_FACE = 110           # unlabeled_no_face_share (paper 001's faceless AMI clips)
+_S_VIEW = 37               # camera view per utterance (side_view_share > 0 only)
+_S_VIEW_NOISE = 137        # per-utterance generator: extra side-view frame noise
 
 _FEMALE_VARIANTS = ("f1", "f2", "f3", "f4", "f5")
 _MALE_VARIANTS = ("m1", "m2", "m3", "m4", "m5", "m6", "m7")
@@ -206,6 +208,7 @@ def _plan(cfg: SynthConfig, idx: np.ndarray) -> dict[str, np.ndarray]:
         "voice": voice, "strength": strength, "topic": topic, "accent": accent, "text": texts,
         "word_class": word_class, "votes": vote_idx, "arousal": arousal, "valence": valence,
         "face_label": shown, "fer_class": fer_class, "snr_db": snr_db, "duration": duration,
+        "side_view": (uniforms(cfg.seed, _S_VIEW, idx, 1)[:, 0] < cfg.side_view_share) if cfg.side_view_share > 0 else None,
     }
 
 
@@ -217,10 +220,15 @@ def _visual_arrays(cfg: SynthConfig, plan: dict) -> tuple[np.ndarray, np.ndarray
         m = plan["domain"] == d
         if m.any():
             offsets[m] = _speaker_faces(cfg_json, d)[plan["speaker_ix"][m]]
-    return visual.render_frames(
+    faces, fers = visual.render_frames(
         prototypes=_prototypes(cfg_json)[plan["face_label"]], speaker_offsets=offsets,
         strength=plan["strength"], fer_class=plan["fer_class"], frames=cfg.frames, noise_sd=cfg.face_noise_sd,
         rngs=[utterance_rng(cfg.seed, _S_FACE_NOISE, int(i)) for i in plan["index"]])
+    if plan.get("side_view") is not None:  # side-view faces: extra frame noise (paper 002 Table VIII)
+        for k in np.flatnonzero(plan["side_view"]):
+            extra = utterance_rng(cfg.seed, _S_VIEW_NOISE, int(plan["index"][k])).standard_normal(faces[k].shape)
+            faces[k] = (faces[k].astype(np.float32) + cfg.side_view_noise_sd * extra).astype(np.float16)
+    return faces, fers
 
 
 def no_face(cfg: SynthConfig, idx: np.ndarray, block: np.ndarray) -> np.ndarray:
@@ -273,6 +281,8 @@ def _frame(cfg: SynthConfig, plan: dict) -> pd.DataFrame:
             faceless = no_face(cfg, plan["index"], plan["block"])
             for col in ("face_features", "fer_probs"):
                 cols[col] = [None if faceless[k] else v for k, v in enumerate(cols[col])]
+    if plan.get("side_view") is not None:
+        cols["face_view"] = np.where(plan["side_view"], "side", "frontal").astype(object)
     cols["synth_index"] = plan["index"]
     df = pd.DataFrame(cols)
     for col in _STRING_COLUMNS:  # one dtype whatever a chunk holds (e.g. a chunk of only unlabeled rows)
