@@ -267,5 +267,5 @@ def test_analysis_report_lists_the_extra_metrics_beside_the_plotted_one(tmp_path
     table = pd.DataFrame({"normalization": ["none", "self"], "seed": [0, 0], "test_ua": [0.5, 0.4],
                           "test_f1_macro": [0.31, 0.21], "test_f1_uar_map": [0.52, 0.42]})
     text, _ = markdown_report(spec, table, tmp_path / "f.png", corpus="synthetic")
-    assert "| normalization | test_ua | ± 95 % CI | seeds | test_f1_macro | test_f1_uar_map |" in text
-    assert "| none | 0.5000 | — | 1 | 0.3100 | 0.5200 |" in text
+    assert "| normalization | test_ua (spread) | seeds | folds | test_f1_macro | test_f1_uar_map |" in text
+    assert "| none | 0.5000 | 1 | — | 0.3100 | 0.5200 |" in text
