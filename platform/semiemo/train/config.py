@@ -33,6 +33,7 @@ class TrainConfig(_Strict):
     lr: float = 1e-3
     weight_decay: float = 0.0
     optimizer: Literal["adam", "sgd"] = "adam"
+    momentum: float = 0.9                # SGD momentum (paper 004 fine-tunes with plain SGD: 0)
     workers: int = 1                     # >1: Ray Train TorchTrainer with DDP
     cpus_per_worker: float = 1.0         # Ray CPUs each DDP worker reserves (fractional on small machines)
     use_gpu: bool | None = None          # None: GPU when present

@@ -136,7 +136,7 @@ def _mean(values: list) -> float:
 def make_optimizer(params: list[nn.Parameter], cfg: TrainConfig) -> torch.optim.Optimizer:
     if cfg.optimizer == "adam":
         return torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
-    return torch.optim.SGD(params, lr=cfg.lr, momentum=0.9, weight_decay=cfg.weight_decay)
+    return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
 
 
 def default_device(use_gpu: bool | None) -> torch.device:
@@ -181,7 +181,14 @@ def fit_fold(
     cls = get_method(method_name)
     use_unlabeled = bool(getattr(cls, "consumes_unlabeled", False)) and data.unlabeled is not None and len(data.unlabeled) > 0
     num_unlabeled = len(data.unlabeled) if use_unlabeled else 0  # type: ignore[arg-type]
-    method = build_method(method_name, method_params, spec, num_unlabeled).to(device)
+    method = build_method(method_name, method_params, spec, num_unlabeled)
+    requests = method.pretrained_requests()
+    if requests:  # weights made by another job (paper 004's front-end), before resume and DDP wrapping
+        from semiemo.train.pretrained import resolve
+
+        for slot, request in requests.items():
+            method.load_pretrained(slot, resolve(request, seed=seed))
+    method = method.to(device)
     if resume_state is not None:
         method.load_state_dict(resume_state["method"])
     if wrap_trainable is not None:
