@@ -57,9 +57,21 @@ def _valid_mask(t: int, lengths: np.ndarray | None) -> np.ndarray | slice:
     return np.arange(t)[None, :] < np.asarray(lengths)[:, None]
 
 
+def _segments_as_frames(x: np.ndarray, lengths: np.ndarray | None) -> tuple[np.ndarray, np.ndarray | None]:
+    """[N, S, F, T] segment stacks (paper 004's `avsp`, S valid = length) -> [N, S·T, F] frames of F bins."""
+    n, s, f, t = x.shape
+    frames = np.ascontiguousarray(np.moveaxis(x, 2, 3)).reshape(n, s * t, f)
+    return frames, None if lengths is None else np.asarray(lengths) * t
+
+
 def fit_zscore(x: np.ndarray, rows: np.ndarray | None = None, lengths: np.ndarray | None = None) -> StandardScaler:
-    """A StandardScaler fitted on `rows` of x (all rows when None); sequences use only valid frames."""
+    """A StandardScaler fitted on `rows` of x (all rows when None); sequences use only valid frames.
+
+    Segment stacks [N, S, F, T] are z-scored per frequency bin F over their valid segments' frames.
+    """
     x = np.asarray(x)
+    if x.ndim == 4:
+        x, lengths = _segments_as_frames(x, lengths)
     rows = np.arange(len(x)) if rows is None else np.asarray(rows, dtype=np.int64)
     if len(rows) == 0:
         raise ValueError("cannot fit a z-score on zero rows")
@@ -79,6 +91,11 @@ def apply_zscore(
     x = np.asarray(x)
     if scaler is None:
         return x.copy()
+    if x.ndim == 4:
+        n, seg, f, t = x.shape
+        frames, frame_lengths = _segments_as_frames(x, lengths)
+        z = apply_zscore(scaler, frames, frame_lengths)
+        return np.moveaxis(z.reshape(n, seg, t, f), 3, 2).copy()
     out = np.empty_like(x)
     for start in range(0, len(x), _CHUNK_ROWS):
         block = x[start : start + _CHUNK_ROWS]

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 __all__ = ["FeatureSet", "featurize", "load_featureset"]
 
 LENGTH_FIELD = "length"  # a featurizer's valid-length field (padded sequences)
+COUNT_FIELDS = (LENGTH_FIELD, "num_segments")  # valid-count fields: go to FeatureSet.lengths, not to the inputs
 
 
 def featurize(corpus: str | pd.DataFrame, features: list[Any], store_root: str | None = None,
@@ -68,12 +69,13 @@ def load_featureset(corpus: str | pd.DataFrame, features: list[Any], store_root:
     lengths: dict[str, np.ndarray] = {}
     for name, lg in loaded.items():
         rows = keep[lg.present]  # kept rows among this featurizer's present rows, in manifest order
-        values = [k for k in lg.fields if k != LENGTH_FIELD]
+        values = [k for k in lg.fields if k not in COUNT_FIELDS]
         for k in values:
             group = name if (k == name or len(values) == 1) else f"{name}.{k}"
             groups[group] = lg.fields[k][rows]
-        if LENGTH_FIELD in lg.fields:
-            lengths[name] = lg.fields[LENGTH_FIELD][rows]
+        for k in COUNT_FIELDS:
+            if k in lg.fields:
+                lengths[name] = lg.fields[k][rows]
     return FeatureSet(manifest=manifest[keep], groups=groups, lengths=lengths, dropped=dropped)
 
 
