@@ -16,6 +16,8 @@ def pretrain(
     batch_size: int = typer.Option(32, help="paper 004: 32"),
     lr: float = typer.Option(1e-3, help="paper 004: Adam 0.001"),
     seed: int = typer.Option(0),
+    channels: int = typer.Option(32, help="conv kernels per layer (paper 004: 32)"),
+    pool_size: int = typer.Option(2, help="max-pool size (spec §5.2: 2)"),
     dictionaries: str = typer.Option("en_small,vader", help="polarity dictionaries: names or JSON/TSV paths"),
     tokenizer: str = typer.Option("english", help="english | chinese (jieba)"),
     workers: int = typer.Option(1, help="Ray Train DDP workers"),
@@ -32,7 +34,7 @@ def pretrain(
     if address:
         os.environ["RAY_ADDRESS"] = address
     cfg = PretrainConfig(corpus=corpus, recipe=recipe, alpha=alpha, epochs=epochs, batch_size=batch_size, lr=lr,
-                         seed=seed, dictionaries=[d for d in dictionaries.split(",") if d], tokenizer=tokenizer,
+                         seed=seed, channels=channels, pool_size=pool_size, dictionaries=[d for d in dictionaries.split(",") if d], tokenizer=tokenizer,
                          workers=workers, cpus_per_worker=cpus_per_worker, use_ray=not no_ray, feature_store=feature_store)
     key, _summary = pretrain_frontend(cfg)
     print(f"front-end key: {key}")

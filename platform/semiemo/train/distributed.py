@@ -72,7 +72,7 @@ def _train_loop_per_worker(config: dict[str, Any]) -> None:
     data: FoldData = ray.get(config["data"])
     ctx = ray.train.get_context()
     rank, world_size = ctx.get_world_rank(), ctx.get_world_size()
-    torch.set_num_threads(job.train.num_threads or int(config.get("cpus_per_worker", 1)))
+    torch.set_num_threads(job.train.num_threads or max(1, int(config.get("cpus_per_worker", 1))))  # 0.5 CPU -> 1 thread
 
     resume_state = None
     checkpoint = ray.train.get_checkpoint()
