@@ -47,3 +47,13 @@ def test_series_order_is_not_tested_without_enough_shared_series():
     v = shape_verdict(_curve({"X": 0.5, "Y": 0.6}), ShapeClaim(kind="series_order"), "fraction",
                       _paper({"R": 0.6, "AE": 0.5}))
     assert v.reproduced is None and "NOT TESTED" in v.line
+
+
+def test_wild_speakers_option_gives_few_speakers_and_leaves_the_default_corpus_unchanged():
+    from semiemo.corpora import parse_synthetic_spec
+    from semiemo.corpora.synthetic import SynthConfig
+
+    assert "wild_speakers" not in SynthConfig().to_json()  # the default JSON (hence manifest hash) is unchanged
+    cfg = parse_synthetic_spec("acted=0,wild_labeled=0,unlabeled=40,wild_speakers=4")
+    assert cfg.domain("wild").n_speakers == 4 and cfg.wild.n_speakers == 3000
+    assert SynthConfig.from_json(cfg.to_json()).wild_speakers == 4

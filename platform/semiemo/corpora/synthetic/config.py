@@ -98,6 +98,10 @@ class SynthConfig(BaseModel):
     fer_accuracy: float = Field(0.7, ge=0.0, le=1.0, description="chance the simulated FER model names the "
                                                                 "expression the face shows")
     sample_rate: int = Field(16_000, description="output sample rate (Hz)")
+    # --- paper 004 (avspnet) options; None keeps today's corpus (and its JSON) bit-identical ---
+    wild_speakers: int | None = Field(None, ge=1, description="overrides wild.n_speakers: paper 004's talk shows "
+                                                              "have few speakers with many utterances each, so "
+                                                              "per-speaker proxy baselines have data")
 
     @field_validator("emotions")
     @classmethod
@@ -127,6 +131,8 @@ class SynthConfig(BaseModel):
         return self.n_acted + self.n_wild_labeled + self.n_unlabeled
 
     def domain(self, name: str) -> DomainConfig:
+        if name == "wild" and self.wild_speakers is not None:
+            return self.wild.model_copy(update={"n_speakers": self.wild_speakers})
         return {"acted": self.acted, "wild": self.wild}[name]
 
     def class_probabilities(self, domain: str) -> np.ndarray:
@@ -144,7 +150,8 @@ class SynthConfig(BaseModel):
         return shares / shares.sum()
 
     def to_json(self) -> str:
-        return self.model_dump_json()
+        unset = {k for k in ("wild_speakers",) if getattr(self, k) is None}  # absent when unset: old JSON unchanged
+        return self.model_dump_json(exclude=unset or None)
 
     @classmethod
     def from_json(cls, s: str) -> "SynthConfig":
