@@ -20,13 +20,14 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--optuna-storage", default=None, help="RDB URL, e.g. postgresql://... ; default SQLite in the sweep dir")
     p.add_argument("--corpus", default=None)
     p.add_argument("--quick", action="store_true")
+    p.add_argument("--unlabeled", default=None, help="external unlabeled pool: corpus specs joined by '+'")
     p.add_argument("--no-resume", action="store_true")
     args = p.parse_args(argv)
 
     from semiemo.tune.runner import optuna_url, run_sweep, sweep_dir
     from semiemo.tune.space import load_spec
 
-    spec = load_spec(args.spec, corpus=args.corpus, quick=args.quick)
+    spec = load_spec(args.spec, corpus=args.corpus, quick=args.quick, unlabeled=args.unlabeled)
     table = run_sweep(spec, address=args.address, storage_dir=args.storage_dir, resume=not args.no_resume,
                       optuna_storage=args.optuna_storage)
     out = sweep_dir(spec, args.storage_dir)

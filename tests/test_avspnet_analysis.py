@@ -1,4 +1,4 @@
-"""Paper 004's Table 3 analysis plumbing: segment-stack z-scoring, counts as lengths, the ordering verdict."""
+"""Paper 004's Table 3 analysis plumbing: segment-stack z-scoring per bin, the ordering verdict, the wild pool."""
 
 from __future__ import annotations
 
@@ -17,9 +17,9 @@ def test_segment_stacks_are_z_scored_per_frequency_bin_over_valid_segments_only(
     lengths = np.array([1, 2, 3, 3, 2, 1])
     for i, n in enumerate(lengths):
         x[i, n:] = 0.0  # padding segments must not enter the statistics
-    scaler = fit_zscore(x, None, lengths)
+    scaler = fit_zscore(x, None, lengths, channel_axis=-2)  # avsp's channel axis: the bins
     assert np.allclose(scaler.mean_, [10, 20, 30, 40], atol=1.5)
-    z = apply_zscore(scaler, x, lengths)
+    z = apply_zscore(scaler, x, lengths, channel_axis=-2)
     valid = np.concatenate([z[i, :n] for i, n in enumerate(lengths)])  # [n_seg, F, T]
     assert np.allclose(valid.mean(axis=(0, 2)), 0, atol=1e-4) and np.allclose(valid.std(axis=(0, 2)), 1, atol=1e-3)
     assert all(np.all(z[i, n:] == 0) for i, n in enumerate(lengths))

@@ -15,8 +15,9 @@ def test_sequence_groups_are_mean_pooled_over_their_valid_frames():
     assert pooled.squeeze(1).tolist() == [2.0, 4.0]  # the padded 100 is ignored
 
 
-def test_higher_rank_groups_are_flattened():
-    assert pool_group(torch.zeros(4, 2, 3, 5)).shape == (4, 30)
+def test_higher_rank_groups_pool_their_segments_and_frames_per_channel():
+    assert pool_group(torch.zeros(4, 2, 3, 5)).shape == (4, 5)
+    assert pool_group(torch.zeros(4, 2, 3, 5), channel_axis=-2).shape == (4, 3)
 
 
 def test_early_fusion_concatenates_groups_into_one_mlp():

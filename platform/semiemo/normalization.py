@@ -18,8 +18,10 @@ labeled and unlabeled data come from different corpora:
 In every strategy labeled training, validation and test rows share one scaler ("labeled view"); only
 the unlabeled rows' scaler differs. Statistics are sklearn `StandardScaler`s (population variance,
 constant dimensions left unscaled), fitted chunk by chunk with `partial_fit` so 500k-row pools fit in
-memory. Sequences [N, T, d] are normalized per feature dimension over their valid frames; padded
-frames (t >= length) stay exactly zero. Pure numpy in, numpy out.
+memory. Sequences [N, T, d] are normalized per feature dimension over their valid frames (which
+frames are real — the first `length`, or the last with head padding — is `models.masking`'s
+answer); padded frames stay exactly zero. Higher-rank groups [N, S, ..., d] (e.g. `avsp` segments,
+length = valid segments) are read as S·… frames of width d. Pure numpy in, numpy out.
 """
 
 from __future__ import annotations
@@ -31,52 +33,50 @@ from typing import Literal
 import numpy as np
 from sklearn.preprocessing import StandardScaler
 
+from semiemo.models.masking import valid_frames_numpy
+
 Strategy = Literal["none", "self", "shift", "combine"]
 STRATEGIES: tuple[str, ...] = ("none", "self", "shift", "combine")
 
 _CHUNK_ROWS = 65_536
 
 
-def _frames(x: np.ndarray, rows: np.ndarray, lengths: np.ndarray | None) -> Iterator[np.ndarray]:
+def _as_frames(block: np.ndarray, lengths: np.ndarray | None, channel_axis: int = -1
+               ) -> tuple[np.ndarray, np.ndarray | None]:
+    """[n, S, ..., d] -> [n, S·…, d] (d = the channel axis), lengths (valid S) scaled to frames."""
+    if channel_axis not in (-1, block.ndim - 1):
+        block = np.moveaxis(block, channel_axis, -1)
+    if block.ndim <= 3:
+        return block, lengths
+    inner = int(np.prod(block.shape[2:-1]))
+    flat = block.reshape(block.shape[0], block.shape[1] * inner, block.shape[-1])
+    return flat, None if lengths is None else np.asarray(lengths) * inner
+
+
+def _frames(x: np.ndarray, rows: np.ndarray, lengths: np.ndarray | None, pad_side: str,
+            channel_axis: int = -1) -> Iterator[np.ndarray]:
     """The valid [n, d] frames of `rows`, chunk by chunk (utterance rows, or sequence frames)."""
-    if x.ndim not in (2, 3):
-        raise ValueError(f"features must be [N, d] or [N, T, d], got shape {x.shape}")
+    if x.ndim < 2:
+        raise ValueError(f"features must be [N, d] or [N, T, ..., d], got shape {x.shape}")
     for start in range(0, len(rows), _CHUNK_ROWS):
         chunk = rows[start : start + _CHUNK_ROWS]
         block = x[chunk]
         if x.ndim == 2:
             yield block
-        else:
-            valid = _valid_mask(block.shape[1], None if lengths is None else lengths[chunk])
-            yield block[valid]
+            continue
+        frames, ln = _as_frames(block, None if lengths is None else np.asarray(lengths)[chunk], channel_axis)
+        yield frames.reshape(-1, frames.shape[-1]) if ln is None else frames[valid_frames_numpy(ln, frames.shape[1], pad_side)]
 
 
-def _valid_mask(t: int, lengths: np.ndarray | None) -> np.ndarray | slice:
-    if lengths is None:
-        return slice(None)
-    return np.arange(t)[None, :] < np.asarray(lengths)[:, None]
-
-
-def _segments_as_frames(x: np.ndarray, lengths: np.ndarray | None) -> tuple[np.ndarray, np.ndarray | None]:
-    """[N, S, F, T] segment stacks (paper 004's `avsp`, S valid = length) -> [N, S·T, F] frames of F bins."""
-    n, s, f, t = x.shape
-    frames = np.ascontiguousarray(np.moveaxis(x, 2, 3)).reshape(n, s * t, f)
-    return frames, None if lengths is None else np.asarray(lengths) * t
-
-
-def fit_zscore(x: np.ndarray, rows: np.ndarray | None = None, lengths: np.ndarray | None = None) -> StandardScaler:
-    """A StandardScaler fitted on `rows` of x (all rows when None); sequences use only valid frames.
-
-    Segment stacks [N, S, F, T] are z-scored per frequency bin F over their valid segments' frames.
-    """
+def fit_zscore(x: np.ndarray, rows: np.ndarray | None = None, lengths: np.ndarray | None = None,
+               pad_side: str = "end", channel_axis: int = -1) -> StandardScaler:
+    """A StandardScaler fitted on `rows` of x (all rows when None); sequences use only valid frames."""
     x = np.asarray(x)
-    if x.ndim == 4:
-        x, lengths = _segments_as_frames(x, lengths)
     rows = np.arange(len(x)) if rows is None else np.asarray(rows, dtype=np.int64)
     if len(rows) == 0:
         raise ValueError("cannot fit a z-score on zero rows")
     scaler = StandardScaler()
-    for frames in _frames(x, rows, lengths):
+    for frames in _frames(x, rows, lengths, pad_side, channel_axis):
         if len(frames):
             scaler.partial_fit(frames)
     if not hasattr(scaler, "mean_"):
@@ -85,30 +85,30 @@ def fit_zscore(x: np.ndarray, rows: np.ndarray | None = None, lengths: np.ndarra
 
 
 def apply_zscore(
-    scaler: StandardScaler | None, x: np.ndarray, lengths: np.ndarray | None = None
+    scaler: StandardScaler | None, x: np.ndarray, lengths: np.ndarray | None = None, pad_side: str = "end",
+    channel_axis: int = -1,
 ) -> np.ndarray:
     """x normalized by `scaler` (None: unchanged copy); dtype kept; padded sequence frames stay zero."""
     x = np.asarray(x)
     if scaler is None:
         return x.copy()
-    if x.ndim == 4:
-        n, seg, f, t = x.shape
-        frames, frame_lengths = _segments_as_frames(x, lengths)
-        z = apply_zscore(scaler, frames, frame_lengths)
-        return np.moveaxis(z.reshape(n, seg, t, f), 3, 2).copy()
+    if x.ndim < 2:
+        raise ValueError(f"features must be [N, d] or [N, T, ..., d], got shape {x.shape}")
     out = np.empty_like(x)
     for start in range(0, len(x), _CHUNK_ROWS):
         block = x[start : start + _CHUNK_ROWS]
         if x.ndim == 2:
             out[start : start + len(block)] = scaler.transform(block)
-        elif x.ndim == 3:
-            n, t, d = block.shape
-            z = scaler.transform(block.reshape(n * t, d)).reshape(n, t, d)
-            if lengths is not None:
-                z[~_valid_mask(t, lengths[start : start + n])] = 0.0
-            out[start : start + n] = z
-        else:
-            raise ValueError(f"features must be [N, d] or [N, T, d], got shape {x.shape}")
+            continue
+        ln = None if lengths is None else np.asarray(lengths)[start : start + len(block)]
+        frames, ln = _as_frames(block, ln, channel_axis)
+        n, t, d = frames.shape
+        z = scaler.transform(frames.reshape(n * t, d)).reshape(n, t, d)
+        if ln is not None:
+            z[~valid_frames_numpy(ln, t, pad_side)] = 0.0
+        moved = list(block.shape)
+        moved.append(moved.pop(channel_axis))  # the channel axis was moved last before flattening
+        out[start : start + n] = np.moveaxis(z.reshape(moved), -1, channel_axis)
     return out
 
 
@@ -119,12 +119,14 @@ class SplitNormalizer:
     strategy: str
     labeled: StandardScaler
     unlabeled: StandardScaler | None  # None: unlabeled rows are left raw (strategy "none")
+    pad_side: str = "end"
+    channel_axis: int = -1
 
     def transform_labeled(self, x: np.ndarray, lengths: np.ndarray | None = None) -> np.ndarray:
-        return apply_zscore(self.labeled, x, lengths)
+        return apply_zscore(self.labeled, x, lengths, self.pad_side, self.channel_axis)
 
     def transform_unlabeled(self, x: np.ndarray, lengths: np.ndarray | None = None) -> np.ndarray:
-        return apply_zscore(self.unlabeled, x, lengths)
+        return apply_zscore(self.unlabeled, x, lengths, self.pad_side, self.channel_axis)
 
 
 def fit_normalization(
@@ -133,6 +135,8 @@ def fit_normalization(
     unlabeled_idx: np.ndarray | None,
     strategy: Strategy = "self",
     lengths: np.ndarray | None = None,
+    pad_side: str = "end",
+    channel_axis: int = -1,
 ) -> SplitNormalizer:
     """Fit paper 002's strategy on x [N, d] or [N, T, d] (module docstring gives the definitions).
 
@@ -144,14 +148,14 @@ def fit_normalization(
     train_idx = np.asarray(train_idx, dtype=np.int64)
     unl = np.asarray([] if unlabeled_idx is None else unlabeled_idx, dtype=np.int64)
     if strategy == "combine":
-        combined = fit_zscore(x, np.union1d(train_idx, unl), lengths)
-        return SplitNormalizer(strategy, combined, combined)
-    labeled_scaler = fit_zscore(x, train_idx, lengths)
+        combined = fit_zscore(x, np.union1d(train_idx, unl), lengths, pad_side, channel_axis)
+        return SplitNormalizer(strategy, combined, combined, pad_side, channel_axis)
+    labeled_scaler = fit_zscore(x, train_idx, lengths, pad_side, channel_axis)
     if strategy == "none":
-        return SplitNormalizer(strategy, labeled_scaler, None)
+        return SplitNormalizer(strategy, labeled_scaler, None, pad_side, channel_axis)
     if strategy == "shift" or len(unl) == 0:
-        return SplitNormalizer(strategy, labeled_scaler, labeled_scaler)
-    return SplitNormalizer(strategy, labeled_scaler, fit_zscore(x, unl, lengths))  # self
+        return SplitNormalizer(strategy, labeled_scaler, labeled_scaler, pad_side, channel_axis)
+    return SplitNormalizer(strategy, labeled_scaler, fit_zscore(x, unl, lengths, pad_side, channel_axis), pad_side, channel_axis)  # self
 
 
 def normalize(
@@ -160,13 +164,14 @@ def normalize(
     unlabeled_idx: np.ndarray | None,
     strategy: Strategy = "self",
     lengths: np.ndarray | None = None,
+    pad_side: str = "end",
 ) -> tuple[np.ndarray, np.ndarray]:
     """Fit and apply: (x_labeled_view [N, ...], x_unlabeled [len(unlabeled_idx), ...]).
 
     The labeled view is every row under the labeled scaler (index it with train/val/test positions);
     the second array is the unlabeled pool's rows under the unlabeled scaler, in `unlabeled_idx` order.
     """
-    norm = fit_normalization(x, train_idx, unlabeled_idx, strategy, lengths)
+    norm = fit_normalization(x, train_idx, unlabeled_idx, strategy, lengths, pad_side)
     unl = np.asarray([] if unlabeled_idx is None else unlabeled_idx, dtype=np.int64)
     unl_lengths = None if lengths is None else np.asarray(lengths)[unl]
     return norm.transform_labeled(x, lengths), norm.transform_unlabeled(np.asarray(x)[unl], unl_lengths)

@@ -62,6 +62,9 @@ class Fold:
     unlabeled_idx: np.ndarray = field(default_factory=lambda: _EMPTY.copy())
     group_column: str | None = None          # the column whose values are held out (None: row-wise)
     held_out_groups: tuple = ()              # values of group_column in validation/test
+    # False when validation fell back to rows of training speakers (too few speakers to hold some out):
+    # model selection is then speaker-dependent even though test is not. None: not a grouped protocol.
+    validation_group_independent: bool | None = None
 
     def sizes(self) -> dict[str, int]:
         return {
@@ -227,6 +230,7 @@ def _loso_session(manifest, rows, y, cfg, seed) -> list[Fold]:
                 _sorted(held_out[~is_val]),
                 group_column=column,
                 held_out_groups=(session,),
+                validation_group_independent=True,
             )
         )
     return folds
@@ -279,7 +283,9 @@ def _grouped_fold(name, manifest, train_rows, test_rows, y, cfg, rng_seed) -> Fo
     # a fraction of the training speakers' rows, those speakers still train (and their unlabeled rows stay).
     val_groups = set(groups[val]) - set(groups[train])
     held_out = tuple(sorted(set(groups[test_rows]) | val_groups, key=str))
-    return Fold(name, train, val, _sorted(test_rows), group_column=column, held_out_groups=held_out)
+    independent = not (set(groups[val]) & set(groups[train]))
+    return Fold(name, train, val, _sorted(test_rows), group_column=column, held_out_groups=held_out,
+                validation_group_independent=independent)
 
 
 def _validation_split(rows, y, groups, fraction, rng_seed) -> tuple[np.ndarray, np.ndarray]:

@@ -56,6 +56,10 @@ def run_comparison(base: ExperimentConfig, methods: Sequence[str], method_params
         from semiemo.features import load_featureset
 
         data = load_featureset(base.corpus, base.features, base.feature_store)
+    if base.unlabeled:
+        from semiemo.train.experiment import with_unlabeled_pool
+
+        data = with_unlabeled_pool(base, data)  # once, for every method
     frames = []
     for cfg in configs:
         rows = run_experiment(cfg, data)

@@ -187,11 +187,11 @@ def markdown_report(spec: SearchSpace, table: pd.DataFrame, figure: Path, *, cor
 
 def reproduce(name: str, *, corpus: str | None = None, quick: bool = False, out_dir: str | Path | None = None,
               storage_dir: str | Path | None = None, address: str | None = None, resume: bool = True,
-              data: Any = None) -> dict[str, Any]:
+              data: Any = None, unlabeled: str | None = None) -> dict[str, Any]:
     """Run the analysis `name` (a file in search_spaces/ or a YAML path); write figure + report."""
     from semiemo.tune.runner import run_sweep
 
-    spec = load_spec(spec_path(name), corpus=corpus, quick=quick)
+    spec = load_spec(spec_path(name), corpus=corpus, quick=quick, unlabeled=unlabeled)
     table = run_sweep(spec, address=address, storage_dir=storage_dir, resume=resume, data=data)
     return render(spec, table, out_dir=out_dir)
 

@@ -41,28 +41,33 @@ def register(app: typer.Typer) -> None:
         steps_per_epoch: Optional[int] = typer.Option(None, "--steps-per-epoch", help="default: one pass over the labeled rows"),
         lr: float = typer.Option(1e-3, "--lr"),
         method_params: Optional[str] = typer.Option(None, "--method-params", help="JSON: {method: {hyperparameter: value}}"),
+        unlabeled: Optional[str] = typer.Option(None, "--unlabeled", help="external unlabeled pool: corpus spec(s) joined by '+'"),
+        unlabeled_quantity: Optional[int] = typer.Option(None, "--unlabeled-quantity", help="unlabeled rows used (default: all)"),
         out: Optional[Path] = typer.Option(None, "--out", help="output folder (default: $SEMIEMO_HOME/runs/compare-<corpus>)"),
     ) -> None:
         """Run each method through the experiment runner on the same data; write comparison.md/.png."""
         from rich.console import Console
 
         from semiemo.analysis.compare import markdown_table, run_comparison, summarize, write_report
+        from semiemo.corpora.unlabeled_pool import spec_slug
         from semiemo.paths import runs_root
         from semiemo.train.config import ExperimentConfig, ProtocolConfig, TrainConfig
 
         console = Console()
         names = [m.strip() for m in methods.split(",") if m.strip()]
-        out_dir = out or runs_root() / f"compare-{corpus.split(':')[0]}"
+        out_dir = out or runs_root() / (f"compare-{spec_slug(corpus)}" + (f"+{spec_slug(unlabeled, 24)}" if unlabeled else ""))
         base = ExperimentConfig(
             name="compare", corpus=corpus, features=[f.strip() for f in features.split(",") if f.strip()],
             protocol=ProtocolConfig(name=protocol, folds=folds, max_folds=max_folds),
-            label_fraction=label_fraction, seeds=list(range(seeds)),
+            label_fraction=label_fraction, seeds=list(range(seeds)), unlabeled=unlabeled,
+            unlabeled_quantity=unlabeled_quantity,
             train=TrainConfig(epochs=epochs, batch_size=batch_size, mu=mu, steps_per_epoch=steps_per_epoch, lr=lr),
             output_dir=str(out_dir / "runs"),
         )
         done = lambda method, rows: console.print(f"[green]done[/] {method}: {len(rows)} run(s)")  # noqa: E731
         results = run_comparison(base, names, parse_method_params(method_params), on_method_done=done)
-        setup = (f"corpus `{corpus}`, features `{features}`, protocol `{protocol}`, label fraction {label_fraction}, "
+        setup = (f"corpus `{corpus}`" + (f", unlabeled pool `{unlabeled}`" if unlabeled else "")
+                 + f", features `{features}`, protocol `{protocol}`, label fraction {label_fraction}, "
                  f"seeds {list(range(seeds))}, {epochs} epochs, B={batch_size}, μ={mu}")
         paths = write_report(results, out_dir, title=f"Methods on {corpus}", setup=setup)
         typer.echo(markdown_table(summarize(results)))  # plain: rich would wrap the table rows

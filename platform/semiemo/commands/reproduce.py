@@ -14,6 +14,8 @@ def reproduce(
     list_: bool = typer.Option(False, "--list", help="List every analysis with its paper and status"),
     corpus: str = typer.Option("synthetic", "--corpus", help="synthetic | casia (or any corpus spec)"),
     quick: bool = typer.Option(False, "--quick", help="Fewer seeds, epochs and points (the file's `quick:`)"),
+    unlabeled: str = typer.Option(None, "--unlabeled", help="external unlabeled pool (corpus specs joined by '+'); "
+                                  "overrides experiment.unlabeled"),
     address: str = typer.Option(None, "--address", help="Ray address; default $RAY_ADDRESS or a local Ray"),
     out_dir: str = typer.Option(None, "--out", help="Where figures/reports go; default $SEMIEMO_HOME/reproduce"),
     resume: bool = typer.Option(True, "--resume/--no-resume"),
@@ -35,7 +37,7 @@ def reproduce(
         console.print("[red]give an analysis NAME, or --list[/]")
         raise typer.Exit(2)
     result = repro.reproduce(name, corpus=None if corpus == "synthetic" else corpus, quick=quick,
-                             out_dir=out_dir, address=address, resume=resume)
+                             out_dir=out_dir, address=address, resume=resume, unlabeled=unlabeled)
     console.print(f"figure  {result['figure']}")
     console.print(f"report  {result['report']}")
     console.print(result["verdict"])

@@ -19,6 +19,8 @@ def sweep(
     storage_dir: Path = typer.Option(None, "--storage-dir", help="Where sweeps live; default $SEMIEMO_HOME/sweeps"),
     corpus: str = typer.Option(None, "--corpus", help="Run a corpus variant, e.g. casia"),
     quick: bool = typer.Option(False, "--quick", help="Apply the file's `quick:` overrides"),
+    unlabeled: str = typer.Option(None, "--unlabeled", help="external unlabeled pool (corpus specs joined by '+'); "
+                                  "overrides experiment.unlabeled"),
     resume: bool = typer.Option(True, "--resume/--no-resume", help="Resume an interrupted sweep of the same name"),
 ) -> None:
     """Run the sweep; prints where its results, Optuna study and TensorBoard logs are."""
@@ -29,7 +31,7 @@ def sweep(
 
     console = Console(highlight=False)
     try:
-        space = load_spec(spec, corpus=corpus, quick=quick)
+        space = load_spec(spec, corpus=corpus, quick=quick, unlabeled=unlabeled)
     except SpecError as e:
         console.print(f"[red]{e}[/]")
         raise typer.Exit(2) from None

@@ -62,6 +62,10 @@ def train(
     max_folds: Optional[int] = typer.Option(None, "--max-folds", help="run only the first n folds per seed"),
     workers: int = typer.Option(1, "--workers", help=">1: Ray Train TorchTrainer with DDP"),
     label_fraction: float = typer.Option(1.0, "--label-fraction", help="share of labeled training rows (stratified, seeded)"),
+    unlabeled: Optional[str] = typer.Option(None, "--unlabeled", help="external unlabeled pool: corpus spec(s) joined "
+                                            "by '+', e.g. 'dir:/data/wild?template={name}.wav' (labels there are hidden)"),
+    unlabeled_shares_speakers: bool = typer.Option(False, "--unlabeled-shares-speakers",
+                                                   help="the pool's speaker ids are the target's (default: kept apart)"),
     unlabeled_quantity: Optional[int] = typer.Option(None, "--unlabeled-quantity", help="unlabeled rows used (default: all)"),
     epochs: int = typer.Option(30, "--epochs"),
     batch_size: int = typer.Option(64, "--batch-size", help="labeled batch B (global across workers)"),
@@ -84,6 +88,7 @@ def train(
     from pydantic import ValidationError
     from rich.console import Console
 
+    from semiemo.corpora.unlabeled_pool import spec_slug
     from semiemo.train.config import ExperimentConfig, ProtocolConfig, TrainConfig
     from semiemo.train.experiment import output_dir, run_experiment
 
@@ -92,11 +97,12 @@ def train(
     console = Console() if sys.stdout.isatty() else Console(width=150)
     try:
         cfg = ExperimentConfig(
-            name=name or f"{method}-{corpus.split(':')[0]}",
+            name=name or f"{method}-{spec_slug(corpus)}" + (f"+{spec_slug(unlabeled, 24)}" if unlabeled else ""),
             corpus=corpus, features=[f.strip() for f in features.split(",") if f.strip()], feature_store=feature_store,
             method=method, method_params=parse_sets(sets), fusion=fusion, normalization=normalization,
             fuzzy_labels=fuzzy_labels, protocol=ProtocolConfig(name=protocol, folds=folds, max_folds=max_folds),
-            label_fraction=label_fraction, unlabeled_quantity=unlabeled_quantity, seeds=parse_seeds(seeds),
+            label_fraction=label_fraction, unlabeled=unlabeled, unlabeled_shares_speakers=unlabeled_shares_speakers,
+            unlabeled_quantity=unlabeled_quantity, seeds=parse_seeds(seeds),
             train=TrainConfig(epochs=epochs, batch_size=batch_size, mu=mu, steps_per_epoch=steps_per_epoch, lr=lr,
                               workers=workers, patience=patience, max_failures=max_failures),
             output_dir=str(out) if out else None,

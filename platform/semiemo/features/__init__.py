@@ -7,6 +7,7 @@ Ray.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -20,7 +21,6 @@ if TYPE_CHECKING:
 __all__ = ["FeatureSet", "featurize", "load_featureset"]
 
 LENGTH_FIELD = "length"  # a featurizer's valid-length field (padded sequences)
-COUNT_FIELDS = (LENGTH_FIELD, "num_segments")  # valid-count fields: go to FeatureSet.lengths, not to the inputs
 
 
 def featurize(corpus: str | pd.DataFrame, features: list[Any], store_root: str | None = None,
@@ -36,8 +36,10 @@ def load_featureset(corpus: str | pd.DataFrame, features: list[Any], store_root:
     """Featurize what is missing, then load `features` aligned with the corpus manifest.
 
     Group names are the featurizer names (`is10`, `fbank`, ...). A featurizer with one field named
-    after itself gives that group; its `length` field, if any, goes to `FeatureSet.lengths`; other
-    fields become groups `<name>.<field>`. Rows that failed any requested featurizer are dropped,
+    after itself gives that group; its length field (`length`, or the featurizer's `length_field`)
+    goes to `FeatureSet.lengths`, boolean fields (masks) to `FeatureSet.side`; other fields become
+    groups `<name>.<field>`. Its `config.pad_side`, `channel_axis` and `categorical` say how the group
+    is read (`FeatureSet.pad_sides`, `channel_axes`, `unscaled`). Rows that failed any requested featurizer are dropped,
     counted in `FeatureSet.dropped` by `<featurizer>:<reason>` (each dropped row counted once, under
     the first featurizer that lost it).
     """
@@ -67,16 +69,54 @@ def load_featureset(corpus: str | pd.DataFrame, features: list[Any], store_root:
 
     groups: dict[str, np.ndarray] = {}
     lengths: dict[str, np.ndarray] = {}
-    for name, lg in loaded.items():
+    side: dict[str, np.ndarray] = {}
+    pad_sides: dict[str, str] = {}
+    channel_axes: dict[str, int] = {}
+    unscaled: set[str] = set()
+    for f in fzs:
+        lg = loaded[f.name]
         rows = keep[lg.present]  # kept rows among this featurizer's present rows, in manifest order
-        values = [k for k in lg.fields if k not in COUNT_FIELDS]
-        for k in values:
-            group = name if (k == name or len(values) == 1) else f"{name}.{k}"
-            groups[group] = lg.fields[k][rows]
-        for k in COUNT_FIELDS:
-            if k in lg.fields:
-                lengths[name] = lg.fields[k][rows]
-    return FeatureSet(manifest=manifest[keep], groups=groups, lengths=lengths, dropped=dropped)
+        layout = field_layout(f, {k: v.dtype for k, v in lg.fields.items()})
+        groups.update({group: lg.fields[k][rows] for group, k in layout.groups.items()})
+        side.update({f"{f.name}.{k}": lg.fields[k][rows] for k in layout.side_fields})
+        if layout.length_field is not None:
+            lengths[f.name] = lg.fields[layout.length_field][rows]
+        pad_sides.update(layout.pad_sides)
+        channel_axes.update(layout.channel_axes)
+        unscaled |= layout.unscaled
+    return FeatureSet(manifest=manifest[keep], groups=groups, lengths=lengths, dropped=dropped, pad_sides=pad_sides,
+                      channel_axes=channel_axes, unscaled=frozenset(unscaled), side=side)
+
+
+@dataclass
+class FieldLayout:
+    """How one featurizer's stored fields become FeatureSet groups (the rule of `load_featureset`)."""
+
+    groups: dict[str, str]                 # group name -> stored field
+    length_field: str | None = None        # stored field holding the group's valid length
+    side_fields: list[str] = field(default_factory=list)  # boolean masks: travel beside, never inputs
+    pad_sides: dict[str, str] = field(default_factory=dict)
+    channel_axes: dict[str, int] = field(default_factory=dict)
+    unscaled: set[str] = field(default_factory=set)
+
+
+def field_layout(featurizer: Any, dtypes: dict[str, Any]) -> FieldLayout:
+    """Group names for a featurizer's fields (`dtypes`: field -> numpy dtype), and how to read them."""
+    name = featurizer.name
+    length_field = getattr(featurizer, "length_field", LENGTH_FIELD)
+    masks = [k for k, dt in dtypes.items() if k != length_field and np.dtype(dt) == np.bool_]
+    values = [k for k in dtypes if k != length_field and k not in masks]
+    groups = {name if (k == name or len(values) == 1) else f"{name}.{k}": k for k in values}
+    out = FieldLayout(groups=groups, side_fields=masks, length_field=length_field if length_field in dtypes else None)
+    if out.length_field is not None:
+        pad_side = getattr(getattr(featurizer, "config", None), "pad_side", "end")
+        if pad_side != "end":
+            out.pad_sides[name] = pad_side
+    if getattr(featurizer, "channel_axis", -1) != -1:
+        out.channel_axes[name] = int(featurizer.channel_axis)
+    if getattr(featurizer, "categorical", False):
+        out.unscaled = set(groups)
+    return out
 
 
 def _manifest(corpus: str | pd.DataFrame) -> pd.DataFrame:

@@ -31,6 +31,7 @@ class Social:
     name: ClassVar[str] = "social"
     needs_audio: ClassVar[bool] = False
     needs_columns: ClassVar[tuple[str, ...]] = ("topic", "accent")
+    categorical: ClassVar[bool] = True  # one-hot: z-scoring would turn it into noise-scaled offsets
 
     def __init__(self, config: SocialConfig | None = None) -> None:
         self.config = config if config is not None else SocialConfig()

@@ -183,6 +183,8 @@ class AVSpectrogram:
     name: ClassVar[str] = "avsp"
     needs_audio: ClassVar[bool] = True
     needs_columns: ClassVar[tuple[str, ...]] = ()
+    length_field: ClassVar[str] = "num_segments"  # the valid segments along axis 1: a length, not an input
+    channel_axis: ClassVar[int] = -2             # [S, bins, frames]: the frequency bins are the features
 
     def __init__(self, config: AVSpConfig | None = None) -> None:
         self.config = config if config is not None else AVSpConfig()

@@ -6,8 +6,8 @@ Features arrive as `dict[str, Tensor]`; each group is treated by its rank:
 - `[B, T, d]` sequences and spectrograms (fbank, stft, ...): weak = dropout / noise, strong =
   SpecAugment (Park et al. 2019) time and frequency masking, paper 003 §3.3.
 Integer groups (token ids) pass through unchanged. All functions return new tensors; none mutate.
-Masked values are set to 0, the mean of z-scored features. Time masks may fall on padding of short
-sequences; that only weakens them.
+Masked values are set to 0, the mean of z-scored features. Given the valid lengths (and pad side,
+`models.masking`), time masks fall inside each row's real frames, at most `p` of *its* length.
 """
 
 from __future__ import annotations
@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 
 import torch
 import torch.nn.functional as F
+
+from semiemo.models.masking import first_valid_frame
 
 Inputs = dict[str, torch.Tensor]
 
@@ -58,14 +60,32 @@ def _band_mask(batch: int, size: int, max_width: int, count: int, device: torch.
 
 
 def time_mask(x: torch.Tensor, max_width: int, count: int = 1, max_ratio: float = 1.0,
-              generator: torch.Generator | None = None) -> torch.Tensor:
-    """SpecAugment time masking of [B, T, d]: `count` spans of ≤ min(max_width, max_ratio·T) frames."""
+              generator: torch.Generator | None = None, lengths: torch.Tensor | None = None,
+              pad_side: str = "end") -> torch.Tensor:
+    """SpecAugment time masking of [B, T, d]: `count` spans of ≤ min(max_width, max_ratio·L) frames.
+
+    L is each row's valid length (T without `lengths`); spans start inside the real frames."""
     if x.dim() != 3:
         raise ValueError(f"time masking needs [B, T, d], got shape {tuple(x.shape)}")
-    width = min(max_width, int(max_ratio * x.shape[1]))
-    if width <= 0 or count <= 0:
+    if lengths is None:
+        width = min(max_width, int(max_ratio * x.shape[1]))
+        if width <= 0 or count <= 0:
+            return x
+        mask = _band_mask(x.shape[0], x.shape[1], width, count, x.device, generator)  # [B, T]
+        return x.masked_fill(mask.unsqueeze(2), 0.0)
+    if max_width <= 0 or count <= 0:
         return x
-    mask = _band_mask(x.shape[0], x.shape[1], width, count, x.device, generator)  # [B, T]
+    t = x.shape[1]
+    valid_len = lengths.to(x.device, torch.long).clamp(0, t).unsqueeze(1)                   # [B, 1]
+    first = first_valid_frame(lengths.to(x.device), t, pad_side).unsqueeze(1)              # [B, 1]
+    widest = torch.minimum(torch.full_like(valid_len, max_width), (max_ratio * valid_len).floor().long())
+    positions = torch.arange(t, device=x.device).unsqueeze(0)
+    mask = torch.zeros(x.shape[0], t, dtype=torch.bool, device=x.device)
+    for _ in range(count):
+        width = (torch.rand((x.shape[0], 1), generator=generator).to(x.device) * (widest + 1)).floor().long()
+        offset = (torch.rand((x.shape[0], 1), generator=generator).to(x.device) * (valid_len - width + 1)).floor().long()
+        start = first + offset
+        mask |= (positions >= start) & (positions < start + width)
     return x.masked_fill(mask.unsqueeze(2), 0.0)
 
 
@@ -104,15 +124,20 @@ def weak(inputs: Inputs, dropout_p: float) -> Inputs:
     return {k: dropout(v, dropout_p) if v.is_floating_point() else v for k, v in inputs.items()}
 
 
-def strong(inputs: Inputs, policy: StrongAugmentation = StrongAugmentation()) -> Inputs:
-    """Paper 003's strong view SA: SpecAugment on [B, T, d]; random feature masking on [B, d]."""
+def strong(inputs: Inputs, policy: StrongAugmentation = StrongAugmentation(),
+           lengths: dict[str, torch.Tensor] | None = None, pad_sides: dict[str, str] | None = None) -> Inputs:
+    """Paper 003's strong view SA: SpecAugment on [B, T, d]; random feature masking on [B, d].
+
+    With `lengths` (and `pad_sides` for head-padded groups) time masks stay on real frames."""
+    lengths, pad_sides = lengths or {}, pad_sides or {}
     out: Inputs = {}
     for name, x in inputs.items():
         if not x.is_floating_point():
             out[name] = x
         elif x.dim() == 3:
             x = frequency_mask(x, policy.freq_mask_width, policy.freq_masks)
-            out[name] = time_mask(x, policy.time_mask_width, policy.time_masks, policy.time_mask_ratio)
+            out[name] = time_mask(x, policy.time_mask_width, policy.time_masks, policy.time_mask_ratio,
+                                  lengths=lengths.get(name), pad_side=pad_sides.get(name, "end"))
         else:
             out[name] = random_feature_mask(x, policy.vector_mask_fraction)
     return out

@@ -55,6 +55,8 @@ class ModelSpec:
     hidden: tuple[int, ...] = (256, 128)
     dropout: float = 0.3
     fusion: str = "early"  # early (concatenate inputs) | late (per-modality encoders, concatenate codes)
+    pad_sides: dict[str, str] = field(default_factory=dict)  # sequence group -> "end" | "start" (head padding); missing = "end"
+    channel_axes: dict[str, int] = field(default_factory=dict)  # group -> feature axis from the end when not -1 (avsp: -2)
 
 
 @dataclass
@@ -86,6 +88,15 @@ class Method(nn.Module):
     needs_unlabeled_predictions: ClassVar[bool] = False
     # DDP must look for parameters a step leaves unused (e.g. SAE trains the decoder or the head by phase).
     ddp_find_unused_parameters: ClassVar[bool] = False
+    # True: at the end of the epochs before `selection_start_epoch()`, training continues from the
+    # best-validation state of those epochs (paper 002's SSBase labels the pool with the best FSBase).
+    warm_start_from_best: ClassVar[bool] = False
+    # True: without an explicit `train.steps_per_epoch`, an epoch is one pass over the unlabeled pool
+    # (Laine & Aila's temporal ensembling: every row is seen once per epoch, whatever the pool size).
+    epoch_is_unlabeled_pass: ClassVar[bool] = False
+    # Buffers of per-row sums that each DDP rank fills for its own shard; the trainer sums them over
+    # ranks before `on_epoch_end`, so every rank's per-row state covers the whole pool.
+    rank_summed_buffers: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, spec: ModelSpec, hparams: Any, num_unlabeled: int = 0) -> None:
         super().__init__()
@@ -104,6 +115,13 @@ class Method(nn.Module):
         return self.model(inputs)  # type: ignore[attr-defined]
 
     # --- optional hooks ------------------------------------------------------------------------
+    def selection_start_epoch(self) -> int:
+        """First epoch (0-based) that best-checkpoint selection and early-stopping patience count.
+
+        Methods with a pre-training or warm-up phase return its length: a state from inside it is
+        not the method's model (an SAE before fine-tuning, SSBase before pseudo-labelling)."""
+        return 0
+
     def after_optimizer_step(self, info: StepInfo) -> None:
         """E.g. EMA teacher update."""
 

@@ -47,15 +47,16 @@ class FixMatch(Method):
         self.model = models.build_classifier(spec)
         self.strong_policy = augment.StrongAugmentation()
 
-    def view(self, inputs: dict[str, torch.Tensor], kind: str) -> dict[str, torch.Tensor]:
+    def view(self, inputs: dict[str, torch.Tensor], kind: str,
+             lengths: dict[str, torch.Tensor] | None = None) -> dict[str, torch.Tensor]:
         if kind == "strong":
-            return augment.strong(inputs, self.strong_policy)
+            return augment.strong(inputs, self.strong_policy, lengths, self.spec.pad_sides)
         if kind == "weak":
             return augment.weak(inputs, self.hp.weak_dropout)
         return inputs
 
     def train_step(self, labeled: Batch, unlabeled: Batch | None, info: StepInfo) -> dict[str, torch.Tensor]:
-        sup_loss = soft_cross_entropy(self.model(self.view(labeled.inputs, self.hp.labeled_view), labeled.lengths),
+        sup_loss = soft_cross_entropy(self.model(self.view(labeled.inputs, self.hp.labeled_view, labeled.lengths), labeled.lengths),
                                       labeled.targets)
         if unlabeled is None:
             return {"loss": sup_loss, "sup_loss": sup_loss.detach()}
@@ -63,7 +64,7 @@ class FixMatch(Method):
             weak_probs = self.model(self.view(unlabeled.inputs, "weak"), unlabeled.lengths).softmax(-1)  # p̃, eq. 3
         pseudo_labels = weak_probs.argmax(dim=-1)                                                     # ỹ, eq. 3
         mask = confidence_mask(weak_probs, self.hp.threshold)                                          # 1{max p̃ > τ}
-        strong_logits = self.model(self.view(unlabeled.inputs, "strong"), unlabeled.lengths)
+        strong_logits = self.model(self.view(unlabeled.inputs, "strong", unlabeled.lengths), unlabeled.lengths)
         unsup_loss = (mask * F.cross_entropy(strong_logits, pseudo_labels, reduction="none")).mean()   # eq. 4
         loss = sup_loss + self.hp.unsup_weight * unsup_loss                                            # eq. 1
         return {"loss": loss, "sup_loss": sup_loss.detach(), "unsup_loss": unsup_loss.detach(),

@@ -1,9 +1,11 @@
 """Pseudo-labelling: paper 002's SSBase (offline) and Lee (2013)'s online variant.
 
-Offline (SSBase, paper 002 §IV): train the fully supervised model for `warmup_epochs`; at the end of
-the warm-up it labels the whole unlabeled pool (the trainer passes `on_epoch_end` the pool's
-softmax probabilities); rows whose top probability exceeds the threshold join training with their hard
-label, and the model is fine-tuned on labeled + confidently pseudo-labeled rows:
+Offline (SSBase, paper 002 §IV): train the fully supervised model (FSBase) for `warmup_epochs`; at
+the end of the warm-up the trainer restores the best-validation FSBase state of those epochs (the
+paper's "pre-trained FSBase") and passes `on_epoch_end` the pool's softmax probabilities under it;
+rows whose top probability exceeds the threshold join training with their hard label, and the model
+is fine-tuned on labeled + confidently pseudo-labeled rows. Checkpoint selection and early stopping
+count only fine-tuning epochs:
   L = CE(f(x_l), y) + w · (1/|B^U|) Σ 1{max p̂ > τ} CE(f(u), argmax p̂)    (p̂ fixed after warm-up)
 Online (`online=True`): p̂ = the current network's own prediction for u at every step, w ramped up
 linearly from 0 (Lee 2013's α(t)).
@@ -43,12 +45,16 @@ class PseudoLabel(Method):
     consumes_unlabeled = True
     trainable = ("model",)
     needs_unlabeled_predictions = True  # offline SSBase labels the pool from them (online ignores them)
+    warm_start_from_best = True         # offline: fine-tune from the best FSBase of the warm-up (paper 002)
 
     def __init__(self, spec: ModelSpec, hparams: PseudoLabelHParams, num_unlabeled: int = 0) -> None:
         super().__init__(spec, hparams, num_unlabeled)
         self.model = models.build_classifier(spec)
         self.register_buffer("pseudo_labels", torch.full((num_unlabeled,), -1, dtype=torch.long))  # argmax p̂
         self.register_buffer("pseudo_mask", torch.zeros(num_unlabeled))                            # 1{max p̂ > τ}
+
+    def selection_start_epoch(self) -> int:
+        return 0 if self.hp.online else self.hp.warmup_epochs
 
     def in_warmup(self, info: StepInfo) -> bool:
         return not self.hp.online and info.epoch < self.hp.warmup_epochs

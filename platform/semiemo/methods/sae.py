@@ -22,7 +22,7 @@ from semiemo.methods import augment
 from semiemo.methods.base import Batch, Method, ModelSpec, StepInfo
 from semiemo.methods.registry import register
 from semiemo.methods.ssl_math import concat_inputs, soft_cross_entropy
-from semiemo.models.fusion import pool_group, pooled_dim
+from semiemo.models.fusion import pooled_dim
 
 
 @dataclass
@@ -40,14 +40,14 @@ class DenoisingAutoEncoderClassifier(nn.Module):
         super().__init__()
         self.classifier = models.build_classifier(spec)
         self.groups = tuple(sorted(spec.input_shapes))
-        in_dim = sum(pooled_dim(spec.input_shapes[g]) for g in self.groups)
+        in_dim = sum(pooled_dim(spec.input_shapes[g], spec.channel_axes.get(g, -1)) for g in self.groups)
         code_dim = self.classifier.head.in_features
         self.decoder = models.MLP(code_dim, tuple(reversed(spec.hidden[:-1])), in_dim, dropout=0.0)
 
     def flat_input(self, inputs: dict[str, torch.Tensor], lengths: dict[str, torch.Tensor] | None = None) -> torch.Tensor:
         """x: every group pooled to a vector, concatenated in sorted-name order (the classifier's rule)."""
         lengths = lengths or {}
-        return torch.cat([pool_group(inputs[g], lengths.get(g)) for g in self.groups], dim=1)
+        return torch.cat([self.classifier.pool(g, inputs, lengths) for g in self.groups], dim=1)
 
     def forward(self, inputs: dict[str, torch.Tensor], lengths: dict[str, torch.Tensor] | None = None,
                 reconstruct: bool = False) -> torch.Tensor:
@@ -68,7 +68,13 @@ class SAE(Method):
         super().__init__(spec, hparams, num_unlabeled)
         self.model = DenoisingAutoEncoderClassifier(spec)
 
+    def selection_start_epoch(self) -> int:
+        return self.hp.pretrain_epochs  # a state from pre-training has an untrained head
+
     def train_step(self, labeled: Batch, unlabeled: Batch | None, info: StepInfo) -> dict[str, torch.Tensor]:
+        if info.num_epochs <= self.hp.pretrain_epochs:
+            raise ValueError(f"sae: pretrain_epochs={self.hp.pretrain_epochs} leaves no fine-tuning epoch out of "
+                             f"{info.num_epochs}; lower method_params.pretrain_epochs or raise train.epochs")
         if info.epoch >= self.hp.pretrain_epochs:
             sup_loss = soft_cross_entropy(self.model(labeled.inputs, labeled.lengths), labeled.targets)
             return {"loss": sup_loss, "sup_loss": sup_loss.detach()}

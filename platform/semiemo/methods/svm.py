@@ -10,7 +10,7 @@ metrics in the same results table. Sequence groups are pooled by the models' rul
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 from sklearn.pipeline import Pipeline
@@ -29,10 +29,14 @@ class SVMHParams:
     class_weight: str | None = field(default="balanced", metadata={"doc": "'balanced' weights classes by 1/frequency (suits UA)"})
 
 
-def functionals(inputs: dict[str, np.ndarray], lengths: dict[str, np.ndarray] | None = None) -> np.ndarray:
-    """[N, D]: every group pooled to a vector, groups concatenated in sorted-name order."""
-    lengths = lengths or {}
-    return np.concatenate([pool_group_numpy(inputs[g], lengths.get(g)) for g in sorted(inputs)], axis=1)
+def functionals(inputs: dict[str, np.ndarray], lengths: dict[str, np.ndarray] | None = None,
+                layout: dict[str, dict[str, Any]] | None = None) -> np.ndarray:
+    """[N, D]: every group pooled to a vector, groups concatenated in sorted-name order.
+
+    `layout` maps a group to `{"pad_side": ..., "channel_axis": ...}` where they are not the defaults."""
+    lengths, layout = lengths or {}, layout or {}
+    return np.concatenate([pool_group_numpy(inputs[g], lengths.get(g), **layout.get(g, {})) for g in sorted(inputs)],
+                          axis=1)
 
 
 @register
@@ -50,12 +54,14 @@ class SVMBaseline:
                         class_weight=hparams.class_weight, random_state=seed)),
         ])
 
-    def fit(self, inputs: dict[str, np.ndarray], labels: np.ndarray, lengths: dict[str, np.ndarray] | None = None) -> "SVMBaseline":
+    def fit(self, inputs: dict[str, np.ndarray], labels: np.ndarray, lengths: dict[str, np.ndarray] | None = None,
+            layout: dict[str, dict[str, Any]] | None = None) -> "SVMBaseline":
         labels = np.asarray(labels)
         if (labels < 0).any():
             raise ValueError("svm.fit got rows without a label (-1); pass labeled training rows only")
-        self.pipeline.fit(functionals(inputs, lengths), labels)
+        self.layout = dict(layout or {})
+        self.pipeline.fit(functionals(inputs, lengths, self.layout), labels)
         return self
 
     def predict(self, inputs: dict[str, np.ndarray], lengths: dict[str, np.ndarray] | None = None) -> np.ndarray:
-        return self.pipeline.predict(functionals(inputs, lengths)).astype(np.int64)
+        return self.pipeline.predict(functionals(inputs, lengths, getattr(self, "layout", {}))).astype(np.int64)

@@ -6,10 +6,13 @@ and the training target is the start-up-bias-corrected z̃_i = Z_i / (1 − α^{
 Per step: loss = CE(f(noise(x_l)), y) + w(t) · (1/C)·mean ||softmax f(noise(u)) − z̃_u||², over the
 unlabeled rows that have a target yet, w(t) ramped up as exp(−5(1 − t)²).
 
-Differences from the original, forced by a μ·B unlabeled stream that may not visit every unlabeled
-row each epoch: the per-row update count t_i replaces the global epoch count, and the consistency
-term covers the unlabeled rows (the labeled rows get the supervised term). Under data parallelism
-each worker keeps the ensemble of the rows its shard visits.
+As in the original, an epoch is one pass over the unlabeled pool (`epoch_is_unlabeled_pass`; the
+labeled stream cycles meanwhile), so every row has a target from its second epoch on, whatever the
+pool size — unless `train.steps_per_epoch` fixes a shorter epoch, where rows not yet revisited have
+no target (the per-row update count t_i then replaces the global epoch count, and `mask_rate`
+shows the share with a target). The consistency term covers the unlabeled rows (the labeled rows get
+the supervised term). Under data parallelism the trainer sums the per-epoch predictions over ranks
+(`rank_summed_buffers`), so every worker holds the ensemble of the whole pool.
 """
 
 from __future__ import annotations
@@ -42,6 +45,8 @@ class TemporalEnsembling(Method):
     HParams = TemporalEnsemblingHParams
     consumes_unlabeled = True
     trainable = ("model",)
+    epoch_is_unlabeled_pass = True
+    rank_summed_buffers = ("epoch_sum", "epoch_count")
 
     def __init__(self, spec: ModelSpec, hparams: TemporalEnsemblingHParams, num_unlabeled: int = 0) -> None:
         super().__init__(spec, hparams, num_unlabeled)

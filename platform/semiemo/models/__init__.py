@@ -2,7 +2,7 @@
 
 A classifier takes `inputs: dict[str, Tensor]` (feature group -> [B, ...]) and optional
 `lengths: dict[str, Tensor]`, and returns class logits [B, C]. Sequence groups [B, T, d] are
-mean-pooled over their valid length; higher-rank groups are flattened (see `models.fusion`).
+mean-pooled over their valid frames (head padding honoured, `models.masking`); see `models.fusion`.
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ from semiemo.models.mlp import MLP
 def build_classifier(spec: ModelSpec) -> nn.Module:
     """Early fusion (concatenate inputs) or late fusion (per-group encoders), as `spec.fusion` says."""
     if spec.fusion == "early":
-        return EarlyFusionClassifier(spec.input_shapes, spec.num_classes, spec.hidden, spec.dropout)
+        return EarlyFusionClassifier(spec.input_shapes, spec.num_classes, spec.hidden, spec.dropout, spec.pad_sides, spec.channel_axes)
     if spec.fusion == "late":
-        return LateFusionClassifier(spec.input_shapes, spec.num_classes, spec.hidden, spec.dropout)
+        return LateFusionClassifier(spec.input_shapes, spec.num_classes, spec.hidden, spec.dropout, spec.pad_sides, spec.channel_axes)
     raise ValueError(f"unknown fusion {spec.fusion!r}; allowed: 'early', 'late'")
 
 

@@ -41,6 +41,8 @@ class TrainConfig(_Strict):
     checkpoint_metric: str = "ua"        # best checkpoint by this validation metric (mode max)
     patience: int | None = None          # early stop after n epochs without improvement
     num_threads: int | None = None       # torch intra-op threads per worker
+    unlabeled_memory_budget_mb: float = 2048.0  # an external unlabeled pool larger than this (features, float32)
+                                         # is streamed block by block from the feature store, not held in memory
 
 
 class ExperimentConfig(_Strict):
@@ -57,6 +59,9 @@ class ExperimentConfig(_Strict):
     fusion: Literal["early", "late"] = "early"
     protocol: ProtocolConfig = Field(default_factory=ProtocolConfig)
     label_fraction: float = 1.0                   # stratified, seeded subsample of labeled training rows
+    unlabeled: str | None = None                  # external unlabeled pool: corpus spec(s) joined by '+'
+                                                  # (`semiemo.corpora.unlabeled_pool`); labels there are hidden
+    unlabeled_shares_speakers: bool = False       # the pool's speaker ids are the target's (default: kept apart)
     unlabeled_quantity: int | None = None         # None: the whole unlabeled pool
     unlabeled_from_rest: bool = True              # labeled training rows left out by label_fraction join the
                                                   # unlabeled pool (labels hidden; truth kept for diagnostics)

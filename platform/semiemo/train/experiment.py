@@ -51,6 +51,8 @@ class PreparedData:
     classes: list[str]
     oracle: np.ndarray           # [N] hidden class of unlabeled rows, -1 unknown (diagnostics only)
     fuzzy_eval: bool
+    stored_pool: Any = None      # StoredPool: an external pool too large for memory, streamed from the store
+    stored_oracle: np.ndarray | None = None  # [len(stored_pool)] its hidden classes, -1 unknown
 
 
 def select_groups(data: FeatureSet, features: list[str]) -> FeatureSet:
@@ -62,8 +64,7 @@ def select_groups(data: FeatureSet, features: list[str]) -> FeatureSet:
             raise ValueError(f"feature group {name!r} is not in the FeatureSet; it has {sorted(data.groups)} "
                              f"— set `features` to some of those")
         keep.update(found)
-    lengths = {k: v for k, v in data.lengths.items() if k in keep}
-    return FeatureSet(manifest=data.manifest, groups=keep, lengths=lengths, dropped=dict(data.dropped))
+    return data.replace(groups=keep, lengths={k: v for k, v in data.lengths.items() if k in keep})
 
 
 def prepare_data(cfg: ExperimentConfig, data: FeatureSet) -> PreparedData:
@@ -96,23 +97,35 @@ def prepare_data(cfg: ExperimentConfig, data: FeatureSet) -> PreparedData:
     index = {c: i for i, c in enumerate(classes)}
     oracle = np.array([index.get(v, -1) if isinstance(v, str) else -1 for v in hidden], dtype=np.int64)
     oracle[has] = -1
-    return PreparedData(FeatureSet(manifest, data.groups, data.lengths, data.dropped), targets, labels, classes,
+    return PreparedData(data.replace(manifest=manifest), targets, labels, classes,
                         oracle, cfg.fuzzy_labels)
 
 
 def fold_data(cfg: ExperimentConfig, prep: PreparedData, train_idx: np.ndarray, fold: Fold,
-              unlabeled_idx: np.ndarray) -> FoldData:
-    """Normalized numpy splits of one fold (z-score fitted on the labeled training rows)."""
+              unlabeled_idx: np.ndarray, stream_rows: list[np.ndarray] | None = None) -> FoldData:
+    """Normalized numpy splits of one fold (z-score fitted on the labeled training rows).
+
+    `stream_rows` (rows chosen in each block of `prep.stored_pool`) make the pool a streamed one:
+    its in-memory rows (`unlabeled_idx`) become the head block and the z-score of the pool is fitted by
+    streaming over the stored blocks."""
+    if stream_rows is not None:
+        return _streamed_fold_data(cfg, prep, train_idx, fold, unlabeled_idx, stream_rows)
     splits: dict[str, dict[str, np.ndarray]] = {"train": {}, "val": {}, "test": {}, "unlabeled": {}}
     rows = {"train": train_idx, "val": fold.val_idx, "test": fold.test_idx, "unlabeled": unlabeled_idx}
     lengths: dict[str, dict[str, np.ndarray]] = {k: {} for k in splits}
-    for group, x in prep.features.groups.items():
-        ln = prep.features.lengths.get(group)
-        norm = fit_normalization(x, train_idx, unlabeled_idx, cfg.normalization, ln)
+    features = prep.features
+    for group, x in features.groups.items():
+        ln = features.lengths.get(group)
+        norm = None
+        if group not in features.unscaled:  # one-hot / categorical groups go in as they are
+            norm = fit_normalization(x, train_idx, unlabeled_idx, cfg.normalization, ln, **features.layout(group))
         for split, r in rows.items():
             sub_len = None if ln is None else ln[r]
-            transform = norm.transform_unlabeled if split == "unlabeled" else norm.transform_labeled
-            splits[split][group] = transform(x[r], sub_len).astype(np.float32, copy=False)
+            if norm is None:
+                splits[split][group] = np.asarray(x[r], dtype=np.float32)
+            else:
+                transform = norm.transform_unlabeled if split == "unlabeled" else norm.transform_labeled
+                splits[split][group] = transform(x[r], sub_len).astype(np.float32, copy=False)
             if sub_len is not None:
                 lengths[split][group] = sub_len
     make = lambda s, targets: Split(splits[s], lengths[s], targets)  # noqa: E731
@@ -127,7 +140,78 @@ def fold_data(cfg: ExperimentConfig, prep: PreparedData, train_idx: np.ndarray, 
                           if len(unlabeled_idx) else None),
         class_names=list(prep.classes),
         fuzzy_eval=prep.fuzzy_eval,
+        pad_sides={g: v for g, v in features.pad_sides.items() if g in features.groups},
+        channel_axes={g: v for g, v in features.channel_axes.items() if g in features.groups},
     )
+
+
+def _streamed_fold_data(cfg: ExperimentConfig, prep: PreparedData, train_idx: np.ndarray, fold: Fold,
+                        mem_idx: np.ndarray, stream_rows: list[np.ndarray]) -> FoldData:
+    """`fold_data` for a pool streamed from the store: scalers fitted block by block (paper 002's
+    strategies, as `normalization.fit_normalization` defines them), pool never materialized."""
+    from semiemo.normalization import fit_zscore
+    from semiemo.train.pool_stream import PoolView, stream_fit
+
+    features, stored = prep.features, prep.stored_pool
+    groups = [g for g in features.groups if g not in features.unscaled]
+    layouts = {g: features.layout(g) for g in features.groups}
+
+    def raw_pool_blocks(with_train: bool):
+        if with_train:
+            yield ({g: features.groups[g][train_idx] for g in groups},
+                   {g: v[train_idx] for g, v in features.lengths.items()})
+        if len(mem_idx):
+            yield ({g: features.groups[g][mem_idx] for g in groups}, {g: v[mem_idx] for g, v in features.lengths.items()})
+        for b, rows in enumerate(stream_rows):
+            if len(rows):
+                raw, lengths = stored.read_block(b)
+                yield {g: raw[g][rows] for g in groups}, {g: v[rows] for g, v in lengths.items()}
+
+    strategy = cfg.normalization
+    if strategy == "combine":
+        labeled_scalers = unlabeled_scalers = stream_fit(raw_pool_blocks(True), groups, layouts)
+    else:
+        labeled_scalers = {g: fit_zscore(features.groups[g], train_idx, features.lengths.get(g), **layouts[g]) for g in groups}
+        unlabeled_scalers = ({g: None for g in groups} if strategy == "none" else labeled_scalers if strategy == "shift"
+                             else stream_fit(raw_pool_blocks(False), groups, layouts))
+    from semiemo.normalization import apply_zscore
+
+    data = fold_data(cfg, prep, train_idx, fold, np.zeros(0, np.int64))  # labeled splits, z-score of train rows
+    if strategy == "combine":  # the labeled splits share the pool-inclusive scaler
+        for split_name, rows in (("train", train_idx), ("val", fold.val_idx), ("test", fold.test_idx)):
+            split = getattr(data, split_name)
+            for g in groups:
+                ln = features.lengths[g][rows] if g in features.lengths else None
+                split.inputs[g] = apply_zscore(labeled_scalers[g], features.groups[g][rows], ln, **layouts[g]).astype(np.float32)
+    head, head_lengths = None, {}
+    if len(mem_idx):
+        head_lengths = {g: v[mem_idx] for g, v in features.lengths.items()}
+        head = {g: (apply_zscore(unlabeled_scalers[g], x[mem_idx], head_lengths.get(g), **layouts[g])
+                    if g in unlabeled_scalers else np.asarray(x[mem_idx])).astype(np.float32, copy=False)
+                for g, x in features.groups.items()}
+    data.unlabeled_view = PoolView(stored, [np.asarray(r, np.int64) for r in stream_rows], head, head_lengths,
+                                   {g: s for g, s in unlabeled_scalers.items()}, layouts)
+    oracle_mem = np.where(prep.labels[mem_idx] >= 0, prep.labels[mem_idx], prep.oracle[mem_idx])
+    oracle_stream = np.concatenate([prep.stored_oracle[_block_positions(stored, b, r)] for b, r in enumerate(stream_rows)]
+                                   ) if stream_rows else np.zeros(0, np.int64)
+    data.unlabeled_oracle = np.concatenate([oracle_mem, oracle_stream]).astype(np.int64)
+    return data
+
+
+def _block_positions(stored: Any, b: int, rows: np.ndarray) -> np.ndarray:
+    """Global positions (pool order) of rows `rows` of stored block b."""
+    start = sum(len(blk.utt_ids) for blk in stored.blocks[:b])
+    return start + np.asarray(rows, dtype=np.int64)
+
+
+def split_pool_choice(mem_pool: np.ndarray, stored: Any, chosen: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Chosen positions of (in-memory pool rows, then the stored pool in block order) → both parts."""
+    chosen = np.sort(np.asarray(chosen, dtype=np.int64))
+    mem = mem_pool[chosen[chosen < len(mem_pool)]]
+    rest = chosen[chosen >= len(mem_pool)] - len(mem_pool)
+    sizes = np.array([len(b.utt_ids) for b in stored.blocks], dtype=np.int64)
+    starts = np.concatenate([[0], np.cumsum(sizes)])
+    return mem, [rest[(rest >= starts[b]) & (rest < starts[b + 1])] - starts[b] for b in range(len(sizes))]
 
 
 def _fit_closed_form(cls: type, cfg: ExperimentConfig, data: FoldData, seed: int) -> FoldResult:
@@ -135,7 +219,9 @@ def _fit_closed_form(cls: type, cfg: ExperimentConfig, data: FoldData, seed: int
 
     t0 = time.perf_counter()
     model = cls(hparams_from_dict(cls.HParams, cfg.method_params), seed=seed)
-    model.fit(data.train.inputs, data.train.targets.argmax(axis=1), data.train.lengths)  # type: ignore[union-attr]
+    layout = {g: {"pad_side": data.pad_sides.get(g, "end"), "channel_axis": data.channel_axes.get(g, -1)}
+              for g in data.train.inputs}
+    model.fit(data.train.inputs, data.train.targets.argmax(axis=1), data.train.lengths, layout)  # type: ignore[union-attr]
     fit_s = time.perf_counter() - t0
     val = score(model.predict(data.val.inputs, data.val.lengths), data.val.targets, data) if len(data.val) else {}
     test = score(model.predict(data.test.inputs, data.test.lengths), data.test.targets, data) if data.test is not None and len(data.test) else {}
@@ -164,8 +250,15 @@ def run_fold(cfg: ExperimentConfig, prep: PreparedData, fold: Fold, seed: int, *
     pool = fold.unlabeled_idx
     if cfg.unlabeled_from_rest and len(train_idx) < len(fold.train_idx):
         pool = np.concatenate([pool, np.setdiff1d(fold.train_idx, train_idx)])
-    unlabeled_idx = subsample_unlabeled(pool, cfg.unlabeled_quantity, seed) if consumes else np.zeros(0, np.int64)
-    data = fold_data(cfg, prep, train_idx, fold, unlabeled_idx)
+    stream_rows = None
+    if consumes and prep.stored_pool is not None:
+        total = len(pool) + len(prep.stored_pool)
+        chosen = subsample_unlabeled(np.arange(total), cfg.unlabeled_quantity, seed)
+        unlabeled_idx, stream_rows = split_pool_choice(pool, prep.stored_pool, chosen)
+    else:
+        unlabeled_idx = subsample_unlabeled(pool, cfg.unlabeled_quantity, seed) if consumes else np.zeros(0, np.int64)
+    data = fold_data(cfg, prep, train_idx, fold, unlabeled_idx, stream_rows)
+    n_unlabeled_total = len(unlabeled_idx) + (int(sum(len(r) for r in stream_rows)) if stream_rows is not None else 0)
     tb_dir = Path(run_dir) / "tb" / f"seed{seed}" / fold.name if run_dir is not None else None
 
     if not (isinstance(cls, type) and issubclass(cls, Method)):
@@ -209,13 +302,71 @@ def run_fold(cfg: ExperimentConfig, prep: PreparedData, fold: Fold, seed: int, *
         "experiment": cfg.name, "corpus": cfg.corpus, "features": ",".join(cfg.features), "method": cfg.method,
         "protocol": cfg.protocol.name, "seed": seed, "fold": fold.name, "label_fraction": cfg.label_fraction,
         "normalization": cfg.normalization, "workers": cfg.train.workers,
-        "n_train": len(train_idx), "n_val": len(fold.val_idx), "n_test": len(fold.test_idx), "n_unlabeled": len(unlabeled_idx),
+        "n_train": len(train_idx), "n_val": len(fold.val_idx), "n_test": len(fold.test_idx), "n_unlabeled": n_unlabeled_total,
+        "unlabeled_streamed": stream_rows is not None,
         "best_epoch": result.best_epoch, "epochs_run": result.epochs_run, "stopped_early": result.stopped_early,
         "train_time_s": result.wall_time_s, "wall_time_s": time.perf_counter() - t0,
         "samples_per_s": result.samples_per_s, "pseudo_label_accuracy": result.pseudo_label_accuracy,
+        "unlabeled_rows_drawn": result.unlabeled_rows_drawn, "unlabeled_draws": result.unlabeled_draws,
+        "validation_speaker_independent": fold.validation_group_independent,
         **flatten_metrics(result.test_metrics, "test_"), **flatten_metrics(val_scalars, "val_"),
         "config_json": cfg.model_dump_json(),
     }
+
+
+def attach_unlabeled_pool(cfg: ExperimentConfig, data: FeatureSet) -> tuple[FeatureSet, Any]:
+    """The external pool of `cfg.unlabeled`, featurized on first use (Ray Data, resumable, errors tabled).
+
+    At most `train.unlabeled_memory_budget_mb` of pool features: appended to the target's FeatureSet
+    (rows unlabeled). Larger: left in the store and returned as a `StoredPool` that training streams."""
+    from semiemo.corpora.unlabeled_pool import POOL_COLUMN, load_unlabeled_pool
+    from semiemo.features import featurize, load_featureset
+    from semiemo.features.pipeline import resolve_featurizer
+    from semiemo.train.pool_stream import open_stored_pool, pool_memory_mb
+
+    pool_manifest = load_unlabeled_pool(cfg.unlabeled, cfg.unlabeled_shares_speakers)  # type: ignore[arg-type]
+    clash = set(data.manifest["utt_id"].astype(str)) & set(pool_manifest["utt_id"].astype(str))
+    if clash:
+        raise ValueError(f"{len(clash)} utt_id(s) of the unlabeled pool {cfg.unlabeled!r} are also in the target corpus "
+                         f"(e.g. {sorted(clash)[:3]}); give the pool other ids")
+    featurizers = [resolve_featurizer(f.split(".")[0]) for f in dict.fromkeys(cfg.features)]
+    report = featurize(pool_manifest, featurizers, cfg.feature_store)
+    target = select_groups(data.replace(manifest=data.manifest.assign(**{POOL_COLUMN: ""})), cfg.features)
+    stored = open_stored_pool(pool_manifest, featurizers, cfg.feature_store, sorted(target.groups))
+    lost = len(pool_manifest) - len(stored)
+    size_mb = pool_memory_mb(len(stored), stored.bytes_per_row)
+    streamed = size_mb > cfg.train.unlabeled_memory_budget_mb
+    console.print(f"unlabeled pool [cyan]{cfg.unlabeled}[/]: {len(stored):,} rows, {size_mb:,.0f} MB of features"
+                  + (f" ({lost:,} without features: see the store's errors table)" if lost else "")
+                  + (f" → streamed from the store (budget {cfg.train.unlabeled_memory_budget_mb:,.0f} MB)" if streamed
+                     else " → in memory"))
+    del report
+    if streamed:
+        return target, stored
+    pool = select_groups(load_featureset(pool_manifest, [f.name for f in featurizers], cfg.feature_store), cfg.features)
+    return target.append(pool), None
+
+
+def with_unlabeled_pool(cfg: ExperimentConfig, data: FeatureSet) -> FeatureSet:
+    """The target's FeatureSet with the external pool's rows appended (in memory, whatever its size)."""
+    budget = cfg.model_copy(update={"train": cfg.train.model_copy(update={"unlabeled_memory_budget_mb": float("inf")})})
+    return attach_unlabeled_pool(budget, data)[0]
+
+
+def _oracle_classes(cfg: ExperimentConfig, labels: np.ndarray, classes: list[str]) -> np.ndarray:
+    """Hidden labels (strings) of a stored pool as class indices of the target (-1 unknown or foreign)."""
+    series = pd.Series(labels, dtype=object)
+    if cfg.label_map:
+        series = map_labels(series, cfg.label_map)
+    index = {c: i for i, c in enumerate(classes)}
+    return np.array([index.get(v, -1) if isinstance(v, str) else -1 for v in series], dtype=np.int64)
+
+
+def _has_pool(data: FeatureSet) -> bool:
+    """True when an external pool is already appended (e.g. once for all methods of a comparison)."""
+    from semiemo.corpora.unlabeled_pool import POOL_COLUMN
+
+    return POOL_COLUMN in data.manifest.columns and bool((data.manifest[POOL_COLUMN] != "").any())
 
 
 def _check_method(cfg: ExperimentConfig) -> None:
@@ -233,7 +384,12 @@ def run_experiment(cfg: ExperimentConfig, data: FeatureSet | None = None,
         from semiemo.features import load_featureset
 
         data = load_featureset(cfg.corpus, cfg.features, cfg.feature_store)
+    stored = None
+    if cfg.unlabeled and not _has_pool(data):
+        data, stored = attach_unlabeled_pool(cfg, data)
     prep = prepare_data(cfg, data)
+    if stored is not None:
+        prep.stored_pool, prep.stored_oracle = stored, _oracle_classes(cfg, stored.oracle_labels, prep.classes)
     run_dir = output_dir(cfg)
     rows = []
     for seed in cfg.seeds:
@@ -246,6 +402,33 @@ def run_experiment(cfg: ExperimentConfig, data: FeatureSet | None = None,
                 f"[bold]{cfg.method}[/] seed {seed} fold {k + 1}/{len(folds)} [cyan]{fold.name}[/]  "
                 f"UA {row.get('test_ua', float('nan')):.3f}  WA {row.get('test_wa', float('nan')):.3f}  "
                 f"F1w {row.get('test_f1_weighted', float('nan')):.3f}  best epoch {row['best_epoch']}/{row['epochs_run']}  "
-                f"n_train {row['n_train']} n_unl {row['n_unlabeled']}  {row['wall_time_s']:.1f} s"
+                f"n_train {row['n_train']} n_unl {row['n_unlabeled']}{_pool_use(row)}  {row['wall_time_s']:.1f} s"
             )
+    for line in run_notes(rows):
+        console.print(f"[yellow]note:[/] {line}")
     return pd.DataFrame(rows)
+
+
+def _pool_use(row: dict[str, Any]) -> str:
+    """' (drew 1,234 distinct, 2.1 draws each)' for runs that drew from an unlabeled pool."""
+    drawn = int(row.get("unlabeled_rows_drawn") or 0)
+    if not drawn:
+        return ""
+    return f" (drew {drawn:,} distinct, {row['unlabeled_draws'] / drawn:.1f} draws each)"
+
+
+def run_notes(rows: list[dict[str, Any]]) -> list[str]:
+    """What a reader of the run summary must know: model selection that was not speaker-independent,
+    unlabeled pools larger than what training drew."""
+    notes = []
+    dependent = [r["fold"] for r in rows if r.get("validation_speaker_independent") is False]
+    if dependent:
+        notes.append(f"validation is NOT speaker-independent in {len(dependent)} of {len(rows)} run(s) "
+                     f"({', '.join(sorted(set(map(str, dependent)))[:4])}…): too few training speakers to hold some out, "
+                     "so model selection used rows of training speakers (test stays speaker-independent)")
+    short = [r for r in rows if r.get("n_unlabeled") and 0 < int(r.get("unlabeled_rows_drawn") or 0) < int(r["n_unlabeled"])]
+    if short:
+        worst = min(short, key=lambda r: r["unlabeled_rows_drawn"] / r["n_unlabeled"])
+        notes.append(f"training drew only {worst['unlabeled_rows_drawn']:,} of {worst['n_unlabeled']:,} unlabeled rows "
+                     f"({len(short)} run(s) drew less than their whole pool): more pool than that adds nothing at this budget")
+    return notes

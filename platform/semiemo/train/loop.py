@@ -26,6 +26,7 @@ from semiemo.methods.base import Method, ModelSpec, StepInfo, hparams_from_dict
 from semiemo.methods.registry import get_method
 from semiemo.train.config import TrainConfig
 from semiemo.train.metrics import classification_metrics, fuzzy_classification_metrics, pseudo_label_accuracy
+from semiemo.train.pool_stream import StreamedPool
 from semiemo.train.streams import Split, TensorPool, TwoStreams
 
 ReportFn = Callable[[dict[str, float], dict[str, Any]], None]
@@ -48,6 +49,9 @@ class FoldData:
     unlabeled_oracle: np.ndarray | None = None
     class_names: list[str] = field(default_factory=list)
     fuzzy_eval: bool = False
+    unlabeled_view: Any = None        # PoolView: the pool streamed from the feature store (then `unlabeled` is None)
+    pad_sides: dict[str, str] = field(default_factory=dict)    # how to read sequence groups (FeatureSet's)
+    channel_axes: dict[str, int] = field(default_factory=dict)
 
     @property
     def num_classes(self) -> int:
@@ -69,11 +73,15 @@ class FoldResult:
     resumed_from_epoch: int = 0
     stopped_early: bool = False
     pseudo_label_accuracy: float = float("nan")  # last epoch, against oracle_label where present
+    unlabeled_pool_size: int = 0          # rows in the unlabeled pool the method was given
+    unlabeled_rows_drawn: int = 0         # distinct pool rows drawn at least once (all workers)
+    unlabeled_draws: int = 0              # unlabeled row draws in total (all workers)
+    selection_start_epoch: int = 0        # first epoch (1-based: +1) that checkpoint selection counted
 
 
 def model_spec(data: FoldData, hidden: tuple[int, ...] = (256, 128), dropout: float = 0.3, fusion: str = "early") -> ModelSpec:
     return ModelSpec(input_shapes=data.input_shapes(), num_classes=data.num_classes, hidden=tuple(hidden),
-                     dropout=dropout, fusion=fusion)
+                     dropout=dropout, fusion=fusion, pad_sides=dict(data.pad_sides), channel_axes=dict(data.channel_axes))
 
 
 def build_method(name: str, params: dict | None, spec: ModelSpec, num_unlabeled: int) -> Method:
@@ -107,7 +115,7 @@ def unwrap_trainable(method: Method) -> None:
 
 
 @torch.no_grad()
-def predict_proba(method: Method, pool: TensorPool) -> torch.Tensor:
+def predict_proba(method: Method, pool: TensorPool | StreamedPool) -> torch.Tensor:
     """Softmax of `predict` over every row of the pool, in eval mode; [n, C] on the pool's device."""
     was_training = method.training
     method.eval()
@@ -137,6 +145,29 @@ def make_optimizer(params: list[nn.Parameter], cfg: TrainConfig) -> torch.optim.
     if cfg.optimizer == "adam":
         return torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
     return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
+
+
+def rank_seed(seed: int, rank: int) -> int:
+    """A distinct, reproducible torch seed per DDP rank (noise, dropout and MixUp draws differ by rank)."""
+    return int(np.random.SeedSequence([seed, rank]).generate_state(1)[0])
+
+
+def _sum_over_ranks(tensors: list[torch.Tensor], world_size: int) -> None:
+    """In-place sum over DDP ranks (no-op on one worker)."""
+    if world_size <= 1 or not torch.distributed.is_available() or not torch.distributed.is_initialized():
+        return
+    for t in tensors:
+        torch.distributed.all_reduce(t, op=torch.distributed.ReduceOp.SUM)
+
+
+def _visit_summary(streams: TwoStreams, device: torch.device, world_size: int) -> tuple[int, int]:
+    """(distinct unlabeled rows drawn, total draws), summed over ranks."""
+    visits = streams.unlabeled_visits()
+    if visits is None:
+        return 0, 0
+    counts = torch.as_tensor(visits, dtype=torch.int64, device=device).clone()
+    _sum_over_ranks([counts], world_size)
+    return int((counts > 0).sum()), int(counts.sum())
 
 
 def default_device(use_gpu: bool | None) -> torch.device:
@@ -176,11 +207,12 @@ def fit_fold(
     device = device or default_device(train.use_gpu)
     if train.num_threads:
         torch.set_num_threads(train.num_threads)
-    torch.manual_seed(seed)
+    torch.manual_seed(seed)  # the same initial weights on every rank
     spec = spec or model_spec(data)
     cls = get_method(method_name)
-    use_unlabeled = bool(getattr(cls, "consumes_unlabeled", False)) and data.unlabeled is not None and len(data.unlabeled) > 0
-    num_unlabeled = len(data.unlabeled) if use_unlabeled else 0  # type: ignore[arg-type]
+    source = data.unlabeled_view if data.unlabeled_view is not None else data.unlabeled
+    use_unlabeled = bool(getattr(cls, "consumes_unlabeled", False)) and source is not None and len(source) > 0
+    num_unlabeled = len(source) if use_unlabeled else 0  # type: ignore[arg-type]
     method = build_method(method_name, method_params, spec, num_unlabeled)
     requests = method.pretrained_requests()
     if requests:  # weights made by another job (paper 004's front-end), before resume and DDP wrapping
@@ -195,17 +227,30 @@ def fit_fold(
         for n in method.trainable:
             setattr(method, n, wrap_trainable(getattr(method, n)))
     optimizer = make_optimizer(method.parameters_for_optimizer(), train)
+    if rank > 0:  # rank 0 keeps the single-worker stream, so 1-worker results do not change
+        torch.manual_seed(rank_seed(seed, rank))
 
     labeled_pool = TensorPool(data.train, device)
-    unlabeled_pool = TensorPool(data.unlabeled, device) if use_unlabeled else None  # type: ignore[arg-type]
+    unlabeled_pool: TensorPool | StreamedPool | None = None
+    if use_unlabeled:
+        unlabeled_pool = (StreamedPool(data.unlabeled_view, device) if data.unlabeled_view is not None
+                          else TensorPool(data.unlabeled, device))  # type: ignore[arg-type]
     val_pool = TensorPool(data.val, device) if len(data.val) else None
     streams = TwoStreams(labeled_pool, unlabeled_pool, train.batch_size, train.mu, seed, rank, world_size, train.steps_per_epoch)
+    if cls.epoch_is_unlabeled_pass and unlabeled_pool is not None and not train.steps_per_epoch:
+        streams.set_steps_per_epoch(streams.unlabeled_pass_steps())
+    selection_start = method.selection_start_epoch()
+    if selection_start >= train.epochs:
+        raise ValueError(f"{method_name}: checkpoint selection starts at epoch {selection_start + 1} (after its "
+                         f"pre-training/warm-up) but train.epochs is {train.epochs}; raise train.epochs or shorten that "
+                         f"phase (method_params.pretrain_epochs / warmup_epochs)")
     oracle = None
     if use_unlabeled and data.unlabeled_oracle is not None and (np.asarray(data.unlabeled_oracle) >= 0).any():
         oracle = np.asarray(data.unlabeled_oracle)
 
     start_epoch, step, samples, train_time = 0, 0, 0, 0.0
     best: dict[str, Any] = {"epoch": 0, "score": -math.inf, "method": None, "val_metrics": {}}
+    warmup_best: dict[str, Any] = {"epoch": 0, "score": -math.inf, "method": None}  # before selection starts
     history: list[dict[str, float]] = []
     bad_epochs = 0
     if resume_state is not None:
@@ -214,6 +259,7 @@ def fit_fold(
         start_epoch, step = int(resume_state["epoch"]), int(resume_state["step"])
         samples, train_time = int(resume_state.get("samples", 0)), float(resume_state.get("train_time", 0.0))
         best, history = resume_state["best"], list(resume_state["history"])
+        warmup_best = resume_state.get("warmup_best", warmup_best)
         bad_epochs = int(resume_state.get("bad_epochs", 0))
         torch.set_rng_state(resume_state["torch_rng"])
     total_steps = train.epochs * streams.steps_per_epoch
@@ -245,6 +291,18 @@ def fit_fold(
 
         scalars: dict[str, float] = {"epoch": float(epoch + 1)}
         scalars.update({f"train/{k}": _mean(v) for k, v in logged.items()})
+        val_metrics: dict[str, Any] | None = None
+        if cls.warm_start_from_best and epoch < selection_start and val_pool is not None:
+            val_metrics = evaluate(method, val_pool, data.val, data)
+            score_now = val_metrics[train.checkpoint_metric]
+            if score_now > warmup_best["score"]:
+                warmup_best = {"epoch": epoch + 1, "score": float(score_now),
+                               "method": {k: v.detach().clone() for k, v in method_state(method).items()}}
+            if epoch == selection_start - 1 and warmup_best["method"] is not None:
+                _load_into(method, warmup_best["method"])  # continue from the best warm-up state
+                scalars["train/warm_start_epoch"] = float(warmup_best["epoch"])
+        if cls.rank_summed_buffers:
+            _sum_over_ranks([getattr(method, b) for b in cls.rank_summed_buffers], world_size)
         unlabeled_proba = None
         if unlabeled_pool is not None and (cls.needs_unlabeled_predictions or oracle is not None):
             unlabeled_proba = predict_proba(method, unlabeled_pool)
@@ -255,19 +313,21 @@ def fit_fold(
             plabel_acc = pseudo_label_accuracy(unlabeled_proba.argmax(dim=1).cpu().numpy(), oracle)
             scalars["train/pseudo_label_accuracy"] = plabel_acc
 
-        val_metrics = evaluate(method, val_pool, data.val, data) if val_pool is not None else {}
+        if val_metrics is None:
+            val_metrics = evaluate(method, val_pool, data.val, data) if val_pool is not None else {}
         scalars.update({f"val/{k}": float(v) for k, v in val_metrics.items() if isinstance(v, (int, float))})
         epoch += 1
         current = val_metrics.get(train.checkpoint_metric, float(epoch)) if val_metrics else float(epoch)
         if val_metrics and train.checkpoint_metric not in val_metrics:
             raise ValueError(f"checkpoint_metric {train.checkpoint_metric!r} is not a validation metric; "
                              f"choose one of {sorted(k for k, v in val_metrics.items() if isinstance(v, (int, float)))}")
-        improved = current > best["score"]
+        selecting = epoch > selection_start  # `epoch` is 1-based here: epochs before selection never count
+        improved = selecting and current > best["score"]
         if improved:
             best = {"epoch": epoch, "score": float(current), "val_metrics": val_metrics,
                     "method": {k: v.detach().clone() for k, v in method_state(method).items()}}
             bad_epochs = 0
-        else:
+        elif selecting:
             bad_epochs += 1
         stopped_early = train.patience is not None and bad_epochs >= train.patience and epoch < train.epochs
         scalars["val/best_epoch"] = float(best["epoch"])
@@ -280,10 +340,12 @@ def fit_fold(
             report(scalars, {
                 "epoch": epoch, "step": step, "samples": samples, "train_time": train_time,
                 "method": method_state(method), "optimizer": optimizer.state_dict(), "streams": streams.state_dict(),
-                "best": best, "history": history, "bad_epochs": bad_epochs, "stopped_early": stopped_early,
+                "best": best, "warmup_best": warmup_best, "history": history, "bad_epochs": bad_epochs,
+                "stopped_early": stopped_early,
                 "torch_rng": torch.get_rng_state(),
             })
 
+    drawn, draws = _visit_summary(streams, device, world_size)
     unwrap_trainable(method)
     if best["method"] is not None:
         method.load_state_dict(best["method"])
@@ -303,7 +365,21 @@ def fit_fold(
         resumed_from_epoch=start_epoch,
         stopped_early=stopped_early,
         pseudo_label_accuracy=plabel_acc,
+        unlabeled_pool_size=num_unlabeled,
+        unlabeled_rows_drawn=drawn,
+        unlabeled_draws=draws,
+        selection_start_epoch=selection_start,
     )
+
+
+def _load_into(method: Method, state: dict[str, torch.Tensor]) -> None:
+    """Load an unwrapped state into a method whose trainable nets may be DDP-wrapped."""
+    wrapped = {n for n in method.trainable if isinstance(getattr(method, n), nn.parallel.DistributedDataParallel)}
+    renamed = {}
+    for key, value in state.items():
+        head = key.split(".", 1)[0]
+        renamed[f"{head}.module.{key.split('.', 1)[1]}" if head in wrapped else key] = value
+    method.load_state_dict(renamed)
 
 
 def copy_state(state: dict[str, Any]) -> dict[str, Any]:

@@ -19,11 +19,15 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 
 from semiemo.methods.base import Batch
+
+if TYPE_CHECKING:
+    from semiemo.train.pool_stream import StreamedPool
 
 
 @dataclass
@@ -82,17 +86,38 @@ def shard_of_permutation(perm: np.ndarray, rank: int, world_size: int) -> np.nda
     return padded[rank::world_size]
 
 
+def block_permutation(block_sizes: list[int], seed: int, stream: int, pass_no: int, rank: int,
+                      world_size: int) -> np.ndarray:
+    """One worker's rows of pass `pass_no` over rows laid out in consecutive blocks (streamed pools).
+
+    Blocks are shuffled, rows within each block shuffled; with at least `world_size` blocks each worker
+    takes whole blocks (every world_size-th of the shuffled order: disjoint, read once per pass), else
+    the shuffled rows are dealt out one by one. A single block is drawn exactly as `default_rng([seed,
+    stream, pass]).permutation(n)` — the in-memory order — so both paths give the same batches."""
+    offsets = np.concatenate([[0], np.cumsum(block_sizes)]).astype(np.int64)
+    if len(block_sizes) == 1:
+        return shard_of_permutation(np.random.default_rng([seed, stream, pass_no]).permutation(int(offsets[-1])),
+                                    rank, world_size)
+    order = np.random.default_rng([seed, stream, pass_no]).permutation(len(block_sizes))
+    rows = lambda b: offsets[b] + np.random.default_rng([seed, stream, pass_no, int(b)]).permutation(block_sizes[b])  # noqa: E731
+    if len(block_sizes) >= world_size:
+        mine = [rows(b) for b in order[rank::world_size]]
+        return np.concatenate(mine) if mine else np.zeros(0, np.int64)
+    return shard_of_permutation(np.concatenate([rows(b) for b in order]), rank, world_size)
+
+
 class ShuffledCycler:
     """Endless seeded shuffled passes over `n` rows (this worker's shard), in batches.
 
     Pass p uses the permutation `default_rng([seed, stream, p])`, so two streams with different
     `stream` ids shuffle independently and a pass is reproducible. With `span_passes=False` a batch
     never spans two passes (an epoch = one pass; the last batch may be smaller); with True every
-    batch is full, continuing into the next pass (cycling streams keep their μ ratio).
+    batch is full, continuing into the next pass (cycling streams keep their μ ratio). With
+    `block_sizes` (a streamed pool) a pass is `block_permutation`'s.
     """
 
     def __init__(self, n: int, batch_size: int, seed: int, stream: int, rank: int = 0, world_size: int = 1,
-                 span_passes: bool = False) -> None:
+                 span_passes: bool = False, count_visits: bool = False, block_sizes: list[int] | None = None) -> None:
         if n <= 0:
             raise ValueError(f"stream {stream} has no rows to draw from")
         if not 0 <= rank < world_size:
@@ -104,8 +129,15 @@ class ShuffledCycler:
         self.pass_no, self.position = 0, 0
         self.span_passes = span_passes
         self._shard: np.ndarray | None = None
+        # how often this worker drew each row (int32: 2 MB at 500k rows); None when not counted
+        self.visits = np.zeros(n, np.int32) if count_visits else None
+        self.block_sizes = list(block_sizes) if block_sizes else None
+        if self.block_sizes is not None and sum(self.block_sizes) != n:
+            raise ValueError(f"block sizes sum to {sum(self.block_sizes)}, not the stream's {n} rows")
 
     def shard(self, pass_no: int) -> np.ndarray:
+        if self.block_sizes is not None:
+            return block_permutation(self.block_sizes, self.seed, self.stream, pass_no, self.rank, self.world_size)
         perm = np.random.default_rng([self.seed, self.stream, pass_no]).permutation(self.n)
         return shard_of_permutation(perm, self.rank, self.world_size)
 
@@ -122,13 +154,21 @@ class ShuffledCycler:
                 self.pass_no, self.position, self._shard = self.pass_no + 1, 0, None
             if not self.span_passes:
                 break
-        return parts[0] if len(parts) == 1 else np.concatenate(parts)
+        rows = parts[0] if len(parts) == 1 else np.concatenate(parts)
+        if self.visits is not None:
+            np.add.at(self.visits, rows, 1)
+        return rows
 
-    def state_dict(self) -> dict[str, int]:
-        return {"pass_no": self.pass_no, "position": self.position}
+    def state_dict(self) -> dict:
+        state: dict = {"pass_no": self.pass_no, "position": self.position}
+        if self.visits is not None:
+            state["visits"] = self.visits.copy()
+        return state
 
-    def load_state_dict(self, state: dict[str, int]) -> None:
+    def load_state_dict(self, state: dict) -> None:
         self.pass_no, self.position, self._shard = int(state["pass_no"]), int(state["position"]), None
+        if self.visits is not None and state.get("visits") is not None:
+            self.visits[:] = state["visits"]
 
 
 class TwoStreams:
@@ -140,7 +180,7 @@ class TwoStreams:
 
     LABELED, UNLABELED = 0, 1  # stream ids: independent shuffles
 
-    def __init__(self, labeled: TensorPool, unlabeled: TensorPool | None, batch_size: int, mu: int = 1,
+    def __init__(self, labeled: TensorPool, unlabeled: "TensorPool | StreamedPool | None", batch_size: int, mu: int = 1,
                  seed: int = 0, rank: int = 0, world_size: int = 1, steps_per_epoch: int | None = None) -> None:
         if mu < 1:
             raise ValueError(f"μ (unlabeled/labeled batch ratio) must be >= 1, got {mu}")
@@ -151,8 +191,24 @@ class TwoStreams:
         self.unlabeled_rows = None
         if unlabeled is not None and len(unlabeled) > 0:
             self.unlabeled_rows = ShuffledCycler(len(unlabeled), mu * local_batch, seed, self.UNLABELED, rank,
-                                                 world_size, span_passes=True)
+                                                 world_size, span_passes=True, count_visits=True,
+                                                 block_sizes=getattr(unlabeled, "block_sizes", None))
         self._steps = steps_per_epoch
+
+    def unlabeled_pass_steps(self) -> int:
+        """Steps for one pass over this worker's shard of the unlabeled pool (0 without a pool)."""
+        if self.unlabeled_rows is None:
+            return 0
+        return math.ceil(self.unlabeled_rows.shard_size / self.unlabeled_rows.batch_size)
+
+    def set_steps_per_epoch(self, steps: int) -> None:
+        """Fix the epoch length (the labeled stream then cycles across passes)."""
+        self._steps = int(steps)
+        self.labeled_rows.span_passes = True
+
+    def unlabeled_visits(self) -> np.ndarray | None:
+        """[N_u] how often this worker drew each unlabeled row so far."""
+        return None if self.unlabeled_rows is None else self.unlabeled_rows.visits
 
     @property
     def steps_per_epoch(self) -> int:

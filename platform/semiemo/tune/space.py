@@ -281,8 +281,10 @@ def _check_path(path: str, methods: list[str]) -> str | None:
 
 
 # --- loading -------------------------------------------------------------------------------------------
-def load_spec(path: str | Path, *, corpus: str | None = None, quick: bool = False) -> SearchSpace:
-    """Read and validate a search-space YAML; `corpus` picks a variant (e.g. casia), `quick` the quick overrides."""
+def load_spec(path: str | Path, *, corpus: str | None = None, quick: bool = False,
+              unlabeled: str | None = None) -> SearchSpace:
+    """Read and validate a search-space YAML; `corpus` picks a variant (e.g. casia), `quick` the quick
+    overrides, `unlabeled` adds an external unlabeled pool (`experiment.unlabeled`; the name gets `+pool`)."""
     path = Path(path)
     if not path.is_file():
         raise SpecError(f"{path}: no such search-space file")
@@ -292,11 +294,11 @@ def load_spec(path: str | Path, *, corpus: str | None = None, quick: bool = Fals
         raise SpecError(f"{path}: not valid YAML: {e}") from e
     if not isinstance(raw, dict):
         raise SpecError(f"{path}: expected a mapping at the top level, got {type(raw).__name__}")
-    return spec_from_dict(raw, source=str(path), corpus=corpus, quick=quick)
+    return spec_from_dict(raw, source=str(path), corpus=corpus, quick=quick, unlabeled=unlabeled)
 
 
 def spec_from_dict(raw: dict[str, Any], *, source: str = "<dict>", corpus: str | None = None,
-                   quick: bool = False) -> SearchSpace:
+                   quick: bool = False, unlabeled: str | None = None) -> SearchSpace:
     raw = copy.deepcopy(raw)
     _precheck_parameters(raw, source)
     spec = _validate(raw, source)
@@ -304,7 +306,12 @@ def spec_from_dict(raw: dict[str, Any], *, source: str = "<dict>", corpus: str |
         raw = _apply_variant(raw, spec, corpus, source)
     if quick:
         raw = apply_overrides(raw, spec.quick or _default_quick(spec), source, "quick")
-    if corpus or quick:
+    if unlabeled:
+        from semiemo.corpora.unlabeled_pool import spec_slug
+
+        raw.setdefault("experiment", {})["unlabeled"] = unlabeled
+        raw["name"] = f"{raw.get('name', spec.name)}+{spec_slug(unlabeled, 24)}"
+    if corpus or quick or unlabeled:
         spec = _validate(raw, source)
     _check_semantics(spec, source)
     spec._source_path = source
