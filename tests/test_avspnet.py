@@ -190,3 +190,10 @@ def test_pretraining_runs_as_a_ray_train_job(tmp_path, monkeypatch):
     cfg = PretrainConfig(recipe="W_AE_v", epochs=2, use_ray=True, cpus_per_worker=0.5, **SMALL)
     key, summary = pretrain_frontend(cfg, _wild_featureset(), "test-manifest", log=lambda *_: None)
     assert PretrainedStore().exists(key) and summary["epochs"] == 2
+
+
+def test_w_ae_recipe_spends_epochs_in_both_phases():
+    assert PretrainConfig(recipe="W_AE_a", epochs=2).method_params()["ae_epochs"] == 1
+    assert PretrainConfig(recipe="W_AE_v", epochs=10).method_params()["ae_epochs"] == 5
+    with pytest.raises(ValueError, match="epochs >= 2"):
+        PretrainConfig(recipe="W_AE_a", epochs=1)

@@ -21,7 +21,7 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from semiemo import proxy_labels as pl
 from semiemo.features.featureset import FeatureSet
@@ -64,10 +64,17 @@ class PretrainConfig(BaseModel):
     use_ray: bool = True                          # False: in-process (inside a Tune trial)
     feature_store: str | None = None
 
+    @model_validator(mode="after")
+    def _two_phases_fit(self) -> "PretrainConfig":
+        if RECIPES[self.recipe][2] and self.epochs < 2:
+            raise ValueError(f"recipe {self.recipe} trains an auto-encoder, then the proxy branch: it needs epochs >= 2, "
+                             f"got {self.epochs}")
+        return self
+
     def method_params(self) -> dict[str, Any]:
         proxy, alpha, ae_first = RECIPES[self.recipe]
         return {"alpha": self.alpha if alpha is None else alpha,
-                "ae_epochs": max(1, int(round(self.epochs * self.ae_share))) if ae_first else 0,
+                "ae_epochs": min(self.epochs - 1, max(1, int(round(self.epochs * self.ae_share)))) if ae_first else 0,
                 "pool_size": self.pool_size, "channels": self.channels}
 
     def proxy(self) -> str:
