@@ -2,8 +2,8 @@
 
 Every method runs through `run_experiment` on the same folds and the same labeled subsets (same
 seeds), with its paper defaults except the phase lengths, which are scaled to the epoch budget.
-Prints the Markdown table (test UA/WA/F1 mean ± 95 % CI over seeds × folds, paired Δ UA against
-supervised, pseudo-label accuracy against the hidden oracle) and each method's UA as a ratio of
+Prints the Markdown table (test UA/WA/F1: mean ± 95 % CI over seeds of fold means, a range below 3
+seeds; paired Δ UA against supervised, pseudo-label accuracy against the hidden oracle) and each method's UA as a ratio of
 supervised, and writes comparison.md/.png.
 
     .venv/bin/python bench/bench_ssl_compare.py [--corpus synthetic] [--seeds 3] [--folds-per-seed 1]

@@ -118,7 +118,7 @@ def casia_loso(epochs: int, store: str | None) -> None:
     from semiemo.features import load_featureset
     from semiemo.train.config import ExperimentConfig, ProtocolConfig
     from semiemo.train.experiment import run_experiment
-    from semiemo.train.metrics import mean_ci95
+    from semiemo.analysis.spread import over_seeds
 
     t0 = time.perf_counter()
     data = load_featureset("casia", ["is10"], store)
@@ -133,8 +133,8 @@ def casia_loso(epochs: int, store: str | None) -> None:
                                train=TrainConfig(epochs=epochs, batch_size=64, num_threads=1))
         t0 = time.perf_counter()
         df = run_experiment(cfg, data)
-        mean, ci = mean_ci95(df["test_ua"])
-        print(f"CASIA LOSO {method:>10}: UA {mean:.3f} ± {ci:.3f} (95% CI over {len(df)} speakers; per fold "
+        spread = over_seeds(df["test_ua"], df["seed"])
+        print(f"CASIA LOSO {method:>10}: UA {spread.cell()} ({spread.describe()}; per fold "
               f"{', '.join(f'{u:.3f}' for u in df['test_ua'])}), WA {df['test_wa'].mean():.3f}, "
               f"{time.perf_counter() - t0:.1f} s")
 

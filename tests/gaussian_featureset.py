@@ -33,3 +33,28 @@ def gaussian_featureset(n_per_class_speaker: int = 10, speakers: int = 4, dim: i
     if text_dim:
         groups["text"] = rng.normal(size=(len(x), text_dim)).astype(np.float32)
     return FeatureSet(manifest=pd.DataFrame(rows), groups=groups)
+
+
+def gaussian_fold_data(separation: float = 3.0, unlabeled: int = 0, seed: int = 0, identical_rows: bool = False):
+    """One FoldData of `gaussian_featureset` rows: 100 train, 30 val, the rest test (+ the unlabeled pool).
+
+    `identical_rows`: every training row is the same utterance (only the RNG can tell DDP ranks apart)."""
+    from semiemo.train.loop import FoldData
+    from semiemo.train.streams import Split
+
+    fs = gaussian_featureset(n_per_class_speaker=10, speakers=4, dim=16, unlabeled=unlabeled, separation=separation, seed=seed)
+    m = fs.manifest
+    lab = np.flatnonzero(m["labeled"].to_numpy())
+    y = np.array([CLASSES.index(c) for c in m.loc[lab, "label"]])
+    onehot = np.eye(len(CLASSES), dtype=np.float32)[y]
+    order = np.random.default_rng(seed).permutation(len(lab))
+    parts = {"train": order[:100], "val": order[100:130], "test": order[130:]}
+    if identical_rows:
+        parts["train"] = np.repeat(order[:1], 100)
+    x = fs.groups["egemaps"]
+    split = lambda p: Split({"egemaps": x[lab[parts[p]]]}, targets=onehot[parts[p]])  # noqa: E731
+    unl = np.flatnonzero(~m["labeled"].to_numpy())
+    oracle = np.array([CLASSES.index(c) for c in m.loc[unl, "oracle_label"]]) if len(unl) else None
+    return FoldData(train=split("train"), val=split("val"), test=split("test"),
+                    unlabeled=Split({"egemaps": x[unl]}) if len(unl) else None, unlabeled_oracle=oracle,
+                    class_names=list(CLASSES))

@@ -44,7 +44,27 @@ def test_summary_reports_paired_difference_to_supervised():
 
 def test_markdown_table_shows_mean_and_ci_per_metric():
     table = markdown_table(summarize(fake_results()))
-    assert "| fixmatch | 3 | 0.560 ± " in table and "+0.050" in table
+    assert "| fixmatch | 3 × 1 | 0.560 ± " in table and "+0.050 ± " in table
+    assert "mean ± 95 % CI (Student t) over n=3 seeds (each seed: the mean of its folds)" in table
+
+
+def test_ci_is_taken_over_seeds_not_over_seeds_times_folds():
+    rows = [{"method": "supervised", "seed": seed, "fold": fold, "test_ua": 0.3 + 0.4 * fold + 0.01 * seed,
+             "test_wa": 0.5, "test_f1_weighted": 0.5, "test_f1_macro": 0.5}
+            for seed in range(3) for fold in range(2)]
+    summary = summarize(pd.DataFrame(rows)).iloc[0]
+    assert summary["ua_n"] == 3 and summary["seeds"] == 3 and summary["folds"] == 2
+    # seed means 0.50, 0.51, 0.52: t(2) · sd/√3 — the fold-to-fold 0.4 does not enter
+    assert summary["ua_ci"] == pytest.approx(4.302653 * 0.01 / 3 ** 0.5, rel=1e-5)
+
+
+def test_two_runs_of_one_seed_print_a_range_over_folds_not_a_ci():
+    rows = [{"method": m, "seed": 0, "fold": f"f{k}", "test_ua": ua + 0.1 * k, "test_wa": ua, "test_f1_weighted": ua,
+             "test_f1_macro": ua} for m, ua in (("supervised", 0.5), ("fixmatch", 0.55)) for k in range(2)]
+    table = markdown_table(summarize(pd.DataFrame(rows)))
+    assert "±" not in table.split("\n", 1)[1]
+    assert "n=1 seed: mean [range over its 2 folds]" in table
+    assert "| fixmatch | 1 × 2 | 0.600 [0.550, 0.650] |" in table
 
 
 def test_comparison_runs_every_method_on_the_same_labeled_subsets(tmp_path):

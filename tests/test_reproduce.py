@@ -86,7 +86,10 @@ def test_reproduce_writes_a_png_figure(reproduced):
 def test_reproduce_report_has_our_curve_the_paper_rows_and_a_verdict(reproduced):
     text = Path(reproduced["report"]).read_text()
     assert "![t_lambda](figure.png)" in text
-    assert "| method_params.unsup_weight | test_ua | ± 95 % CI | seeds |" in text
+    assert "| method_params.unsup_weight | test_ua (spread) | seeds | folds |" in text
+    # 2 seeds: a range of the seed means, said so with n, never a CI
+    assert "mean [min, max] over n=2 seeds (each seed: the mean of its folds); fewer than 3 seeds: no CI" in text
+    assert "±" not in text.split("## Ours", 1)[1].split("## Paper", 1)[0]
     assert "Fig. 5(a)" in text and "gain from lambda=0 to ~0.01" in text   # the paper's described shape
     verdict = [line for line in text.splitlines() if line.startswith("**")]
     assert len(verdict) == 1 and "(peak_interior)" in verdict[0]

@@ -11,7 +11,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from gaussian_featureset import CLASSES, gaussian_featureset
+from gaussian_featureset import CLASSES, gaussian_featureset, gaussian_fold_data
 from semiemo.methods.base import Batch, Method, StepInfo
 from semiemo.methods.registry import register
 from semiemo.models import build_classifier
@@ -22,20 +22,7 @@ from semiemo.train.streams import Split, TensorPool, TwoStreams, shard_of_permut
 
 
 def _fold_data(separation: float = 3.0, unlabeled: int = 0, seed: int = 0) -> FoldData:
-    fs = gaussian_featureset(n_per_class_speaker=10, speakers=4, dim=16, unlabeled=unlabeled, separation=separation, seed=seed)
-    m = fs.manifest
-    lab = np.flatnonzero(m["labeled"].to_numpy())
-    y = np.array([CLASSES.index(c) for c in m.loc[lab, "label"]])
-    onehot = np.eye(len(CLASSES), dtype=np.float32)[y]
-    order = np.random.default_rng(seed).permutation(len(lab))
-    parts = {"train": order[:100], "val": order[100:130], "test": order[130:]}
-    x = fs.groups["egemaps"]
-    split = lambda p: Split({"egemaps": x[lab[parts[p]]]}, targets=onehot[parts[p]])  # noqa: E731
-    unl = np.flatnonzero(~m["labeled"].to_numpy())
-    oracle = np.array([CLASSES.index(c) for c in m.loc[unl, "oracle_label"]]) if len(unl) else None
-    return FoldData(train=split("train"), val=split("val"), test=split("test"),
-                    unlabeled=Split({"egemaps": x[unl]}) if len(unl) else None, unlabeled_oracle=oracle,
-                    class_names=list(CLASSES))
+    return gaussian_fold_data(separation, unlabeled, seed)
 
 
 def _pool(n: int, dim: int = 3) -> TensorPool:

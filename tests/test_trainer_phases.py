@@ -4,36 +4,18 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
 import yaml
 from pathlib import Path
 
-from gaussian_featureset import CLASSES, gaussian_featureset
+from gaussian_featureset import gaussian_fold_data
 from semiemo.train.config import TrainConfig
 from semiemo.train.loop import FoldData, fit_fold, rank_seed
-from semiemo.train.streams import Split
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def _fold_data(unlabeled: int = 0, seed: int = 0, separation: float = 3.0, identical_rows: bool = False) -> FoldData:
-    fs = gaussian_featureset(n_per_class_speaker=10, speakers=4, dim=16, unlabeled=unlabeled,
-                             separation=separation, seed=seed)
-    m = fs.manifest
-    lab = np.flatnonzero(m["labeled"].to_numpy())
-    y = np.array([CLASSES.index(c) for c in m.loc[lab, "label"]])
-    onehot = np.eye(len(CLASSES), dtype=np.float32)[y]
-    order = np.random.default_rng(seed).permutation(len(lab))
-    parts = {"train": order[:100], "val": order[100:130], "test": order[130:]}
-    x = fs.groups["egemaps"]
-    if identical_rows:
-        parts["train"] = np.repeat(order[:1], 100)
-    split = lambda p: Split({"egemaps": x[lab[parts[p]]]}, targets=onehot[parts[p]])  # noqa: E731
-    unl = np.flatnonzero(~m["labeled"].to_numpy())
-    oracle = np.array([CLASSES.index(c) for c in m.loc[unl, "oracle_label"]]) if len(unl) else None
-    return FoldData(train=split("train"), val=split("val"), test=split("test"),
-                    unlabeled=Split({"egemaps": x[unl]}) if len(unl) else None, unlabeled_oracle=oracle,
-                    class_names=list(CLASSES))
+    return gaussian_fold_data(separation, unlabeled, seed, identical_rows)
 
 
 def test_sae_is_never_stopped_or_selected_inside_its_pretraining():

@@ -180,3 +180,25 @@ def test_a_streamed_pool_trains_under_ddp_with_two_workers(pool_home):
     # each step draws 4 rows on each of 2 workers (B = 8 split over 2 workers, μ = 1): all ranks counted
     assert row["unlabeled_draws"] > 0 and row["unlabeled_draws"] % 8 == 0
     assert 0 < row["unlabeled_rows_drawn"] <= 40
+
+
+def test_unlabeled_quantity_report_says_when_a_point_drew_less_than_its_pool():
+    from semiemo.analysis.reproduce import pool_coverage_lines
+    from semiemo.tune.space import load_spec
+
+    spec = load_spec(Path(__file__).resolve().parents[1] / "search_spaces" / "unlabeled_quantity.yaml")
+    table = pd.DataFrame({spec.x_param: [100, 100, 5000], "n_unlabeled": [100, 100, 5000],
+                          "unlabeled_rows_drawn": [100, 100, 1200], "unlabeled_draws": [600, 600, 1200]})
+    text = "\n".join(pool_coverage_lines(table, spec))
+    assert "| 5000 | 5,000 | 1,200 | 1.0 |" in text
+    assert "At 5000 training drew fewer distinct rows than the pool holds" in text
+
+
+def test_comparison_footnote_names_what_pseudo_label_accuracy_was_scored_against():
+    from semiemo.analysis.compare import oracle_note
+
+    cfg = ExperimentConfig(unlabeled="dir:/x?template={name}.wav").model_dump_json()
+    rows = pd.DataFrame({"pseudo_label_accuracy": [0.4], "label_fraction": [0.2], "config_json": [cfg]})
+    note = oracle_note(rows)
+    assert "label fraction moved into the pool" in note and "external pool" in note
+    assert "not measured" in oracle_note(rows.assign(pseudo_label_accuracy=np.nan))

@@ -17,6 +17,24 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,
 )
 
+# Only a real command line (`main`) routes Ray's output to a log file: a test that invokes `app` in-process
+# must not have its process's stderr and Ray loggers rewired for the tests that follow.
+_ROUTE_RAY_LOGS = False
+
+
+@app.callback()
+def _global_options(
+    verbose: bool = typer.Option(False, "-v", "--verbose",
+                                 help="Show Ray's own logs, progress dumps and workers' output in the terminal "
+                                      "(default: they go to a log file, named when Ray starts)"),
+) -> None:
+    """Semi-supervised, multimodal speech emotion recognition on Ray."""
+    from semiemo.ray_logs import route_ray_logs
+
+    if _ROUTE_RAY_LOGS:
+        route_ray_logs(verbose=verbose)
+
+
 # Each module exposes `register(app: typer.Typer) -> None`.
 _COMMAND_MODULES = ("corpora", "features", "train", "pretrain", "compare", "sweep", "reproduce", "demo")
 
@@ -38,6 +56,9 @@ _USER_ERRORS = (ValueError, KeyError, FileNotFoundError, NotADirectoryError)
 def main() -> None:  # pragma: no cover
     """Console entry point. SEMIEMO_DEBUG=1 shows full tracebacks."""
     import sys
+
+    global _ROUTE_RAY_LOGS
+    _ROUTE_RAY_LOGS = True
 
     if os.environ.get("SEMIEMO_DEBUG"):
         app()

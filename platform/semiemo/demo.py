@@ -62,14 +62,18 @@ def _md(df: pd.DataFrame) -> str:
 
 def run_demo(out_dir: str | Path = "demo_out", *, acted: int = 216, wild_labeled: int = 240, unlabeled: int = 960,
              seed: int = 0, epochs: int = 25, sweep: bool = True, compare: bool = True,
-             address: str | None = None) -> Path:
-    """Run every stage; return the path of the Markdown report."""
+             address: str | None = None, verbose: bool = False) -> Path:
+    """Run every stage; return the path of the Markdown report. Ray's own output goes to
+    `out_dir/logs/ray.log` (`verbose`: to the terminal as well, as Ray does by itself)."""
     from semiemo.corpora.manifest import validate_manifest, write_manifest
     from semiemo.corpora.summary import class_shares, domain_overview
     from semiemo.corpora.synthetic import SynthConfig, synthesize_manifest
 
+    from semiemo.ray_logs import ray_log_file, route_ray_logs, session_logs_dir
+
     out = Path(out_dir).resolve()
     out.mkdir(parents=True, exist_ok=True)
+    route_ray_logs(out / "logs" / "ray.log", verbose=verbose)
     report = DemoReport(out)
     store = str(out / "feature_store")
 
@@ -133,7 +137,7 @@ def run_demo(out_dir: str | Path = "demo_out", *, acted: int = 216, wild_labeled
     if compare:
         t0 = time.perf_counter()
         console.rule("[bold]4. compare semi-supervised methods at 25 % labels")
-        from semiemo.analysis.compare import run_comparison, write_report
+        from semiemo.analysis.compare import markdown_table, run_comparison, summarize, write_report
 
         cmp_cfg = base.model_copy(update={"label_fraction": 0.25, "name": "demo-compare",
                                           "output_dir": str(out / "compare" / "runs")})
@@ -142,7 +146,7 @@ def run_demo(out_dir: str | Path = "demo_out", *, acted: int = 216, wild_labeled
                              setup="Synthetic demo corpus, speaker-independent folds (2 of 5), seed 0.")
         md = files["markdown"].read_text().split("\n", 2)[2]
         report.add("4. Semi-supervised comparison", md.replace("](comparison.png)", "](compare/comparison.png)"))
-        console.print(md.split("\n\n")[1] if "\n\n" in md else md)
+        console.print(markdown_table(summarize(cmp_results)), soft_wrap=True, markup=False)  # "[min, max]" is no markup
         report.timings["comparison"] = time.perf_counter() - t0
 
     # 5. sweep ----------------------------------------------------------------------------------------
@@ -166,7 +170,12 @@ def run_demo(out_dir: str | Path = "demo_out", *, acted: int = 216, wild_labeled
         console.print(rendered["verdict"])
         report.timings["sweep"] = time.perf_counter() - t0
 
+    log_file = ray_log_file()
+    report.add("Logs", (f"Ray's own log lines: `{log_file.relative_to(out)}`. " if log_file else "")
+               + f"Ray workers' stdout/stderr, raylet and GCS logs: `{session_logs_dir() or 'n/a'}`.")
     path = report.write()
     console.rule("[bold green]demo finished")
     console.print(f"report: {path}")
+    if log_file:
+        console.print(f"Ray's logs: {log_file} (semiemo demo -v shows them in the terminal)")
     return path

@@ -40,7 +40,14 @@ def casia_root() -> Path:
 
 
 def paper_results_csv() -> Path:
+    """$SEMIEMO_PAPER_RESULTS, else the copy shipped inside the package (`semiemo/analysis/data/`).
+
+    The papers' numbers are data the product needs at run time, so a fresh clone or a wheel has them
+    without `../shared` beside it; the override points at an edited or newer table.
+    """
     env = os.environ.get("SEMIEMO_PAPER_RESULTS")
     if env:
         return Path(env)
-    return shared_data_root().parent / "reference" / "paper_results.csv"
+    from importlib.resources import files
+
+    return Path(str(files("semiemo.analysis").joinpath("data", "paper_results.csv")))

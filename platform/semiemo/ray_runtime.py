@@ -1,7 +1,8 @@
 """The one place semiemo starts or joins Ray.
 
 Locally `ray.init()` needs no setup; on a cluster `RAY_ADDRESS` (or `--address`) is honoured, so
-the same command runs on a laptop and under `ray job submit`.
+the same command runs on a laptop and under `ray job submit`. Where a command routed Ray's output to
+a file (`semiemo.ray_logs`), that happens here, around `ray.init`.
 """
 
 from __future__ import annotations
@@ -14,10 +15,14 @@ def init_ray(address: str | None = None, *, num_cpus: int | None = None, quiet: 
     """Start a local Ray, or connect to `address` / `$RAY_ADDRESS`. Idempotent."""
     import ray
 
+    from semiemo import ray_logs
+
     if ray.is_initialized():
         return ray.get_runtime_context()
     address = address or os.environ.get("RAY_ADDRESS") or None
     init_kwargs: dict[str, Any] = {"ignore_reinit_error": True, **kwargs}
+    for key, value in ray_logs.before_init().items():  # routed: Ray's loggers to a file, workers not forwarded
+        init_kwargs.setdefault(key, value)
     if quiet:
         init_kwargs.setdefault("log_to_driver", True)
         init_kwargs.setdefault("include_dashboard", False)
@@ -32,6 +37,7 @@ def init_ray(address: str | None = None, *, num_cpus: int | None = None, quiet: 
         # Workers must import semiemo from the same source tree as the driver.
         init_kwargs.setdefault("runtime_env", _local_runtime_env())
         ray.init(**init_kwargs)
+    ray_logs.after_init()
     return ray.get_runtime_context()
 
 

@@ -1,6 +1,7 @@
 """Compare learning methods on identical folds and labeled subsets: a results table, a Markdown
-summary (mean ± 95 % CI over seeds × folds per metric, and each method's paired difference to the
-supervised baseline) and a bar chart.
+summary (per metric the mean over seeds with a 95 % CI over the seeds' fold means, or a range when
+there are fewer than 3 seeds — see `analysis.spread` — and each method's paired difference to the
+supervised baseline, likewise over seeds) and a bar chart.
 
 Identical data by construction: every method's `ExperimentConfig` differs from the base only in
 `method`/`method_params`/`name`, and `run_experiment` derives folds, the labeled subsample and the
@@ -16,9 +17,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from semiemo.analysis.spread import Spread, caption, over_seeds, paired_over_seeds, short_caption
 from semiemo.features.featureset import FeatureSet
 from semiemo.train.config import ExperimentConfig
-from semiemo.train.metrics import mean_ci95
 
 METRICS: tuple[str, ...] = ("ua", "wa", "f1_weighted", "f1_macro")
 BASELINE = "supervised"
@@ -69,10 +70,24 @@ def run_comparison(base: ExperimentConfig, methods: Sequence[str], method_params
     return pd.concat(frames, ignore_index=True)
 
 
+def _columns(prefix: str, spread: Spread) -> dict[str, object]:
+    return {prefix: spread.mean, f"{prefix}_ci": spread.half_width, f"{prefix}_low": spread.low,
+            f"{prefix}_high": spread.high, f"{prefix}_n": spread.n, f"{prefix}_unit": spread.unit,
+            f"{prefix}_kind": spread.kind}
+
+
+def spread_of(row: pd.Series, prefix: str) -> Spread:
+    """The `Spread` stored in a summary row's `<prefix>*` columns."""
+    return Spread(float(row[prefix]), float(row[f"{prefix}_low"]), float(row[f"{prefix}_high"]),
+                  int(row[f"{prefix}_n"]), str(row[f"{prefix}_unit"]), str(row[f"{prefix}_kind"]))
+
+
 def summarize(results: pd.DataFrame, metrics: Sequence[str] = METRICS, baseline: str = BASELINE) -> pd.DataFrame:
-    """Per method: runs, and for each test metric its mean and 95 % CI half-width over (seed, fold);
-    `delta_<m>` is the paired difference to `baseline` on the same (seed, fold); pseudo-label accuracy
-    (against the hidden oracle; NaN where there is none) likewise as mean and CI."""
+    """Per method: runs, seeds, folds per seed, and for each test metric its mean over seeds with a 95 % CI
+    over the seeds' fold means (`<m>_ci` its half-width; NaN with fewer than 3 seeds, where `<m>_low`/
+    `<m>_high` are the range instead — `<m>_kind` says which, `<m>_n` gives n). `delta_<m>`: the paired
+    difference to `baseline` on the same (seed, fold), spread over seeds the same way; pseudo-label accuracy
+    (against the hidden oracle; NaN where there is none) likewise."""
     missing = [f"test_{m}" for m in metrics if f"test_{m}" not in results.columns]
     if missing:
         raise ValueError(f"results lack columns {missing}; they have {sorted(results.columns)}")
@@ -80,44 +95,45 @@ def summarize(results: pd.DataFrame, metrics: Sequence[str] = METRICS, baseline:
     base_rows = results[results["method"] == baseline].set_index(key) if baseline in set(results["method"]) else None
     out = []
     for method, rows in results.groupby("method", sort=False):
-        rec: dict[str, object] = {"method": method, "runs": len(rows)}
+        rec: dict[str, object] = {"method": method, "runs": len(rows), "seeds": rows["seed"].nunique(),
+                                  "folds": int(rows.groupby("seed")["fold"].nunique().max())}
+        indexed = rows.set_index(key)
         for m in metrics:
-            rec[m], rec[f"{m}_ci"] = mean_ci95(rows[f"test_{m}"])
+            rec.update(_columns(m, over_seeds(rows[f"test_{m}"], rows["seed"])))
             if base_rows is not None:
-                paired = rows.set_index(key)[f"test_{m}"] - base_rows[f"test_{m}"]
-                paired = paired.dropna()
-                rec[f"delta_{m}"], rec[f"delta_{m}_ci"] = mean_ci95(paired) if len(paired) else (np.nan, np.nan)
-        plabel = rows["pseudo_label_accuracy"].dropna() if "pseudo_label_accuracy" in rows else pd.Series(dtype=float)
-        rec["pseudo_label_accuracy"], rec["pseudo_label_accuracy_ci"] = mean_ci95(plabel) if len(plabel) else (np.nan, np.nan)
+                rec.update(_columns(f"delta_{m}", paired_over_seeds(indexed[f"test_{m}"], base_rows[f"test_{m}"])))
+        plabel = rows["pseudo_label_accuracy"] if "pseudo_label_accuracy" in rows else pd.Series(np.nan, index=rows.index)
+        rec.update(_columns("pseudo_label_accuracy", over_seeds(plabel, rows["seed"])))
         out.append(rec)
     return pd.DataFrame(out)
 
 
-def _pm(mean: float, ci: float, signed: bool = False) -> str:
-    if mean != mean:
-        return "–"
-    value = f"{mean:+.3f}" if signed else f"{mean:.3f}"
-    return value if ci != ci else f"{value} ± {ci:.3f}"
+def table_caption(summary: pd.DataFrame, metrics: Sequence[str] = METRICS) -> str:
+    """What every cell of `markdown_table` is, with its n (one sentence when all rows are alike)."""
+    return caption([spread_of(r, m) for _, r in summary.iterrows() for m in metrics])
 
 
 def markdown_table(summary: pd.DataFrame, metrics: Sequence[str] = METRICS, baseline: str = BASELINE) -> str:
-    """Mean ± 95 % CI per metric, ΔUA vs the baseline (paired), pseudo-label accuracy."""
+    """Caption line (the statistic and its n), then per method: seeds × folds, each metric, ΔUA vs the
+    baseline (paired), pseudo-label accuracy."""
     has_delta = "delta_ua" in summary.columns
-    header = ["method", "runs", *[m.upper() if len(m) <= 3 else m for m in metrics]]
+    header = ["method", "seeds × folds", *[m.upper() if len(m) <= 3 else m for m in metrics]]
     header += ([f"Δ UA vs {baseline}"] if has_delta else []) + ["pseudo-label acc."]
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines = [f"Cells: {table_caption(summary, metrics)}.", "",
+             "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for _, r in summary.iterrows():
-        cells = [str(r["method"]), str(int(r["runs"]))] + [_pm(r[m], r[f"{m}_ci"]) for m in metrics]
+        cells = [str(r["method"]), f"{int(r['seeds'])} × {int(r['folds'])}"] + [spread_of(r, m).cell() for m in metrics]
         if has_delta:
-            cells.append("–" if r["method"] == baseline else _pm(r["delta_ua"], r["delta_ua_ci"], signed=True))
-        cells.append(_pm(r["pseudo_label_accuracy"], r["pseudo_label_accuracy_ci"]))
+            cells.append("–" if r["method"] == baseline else spread_of(r, "delta_ua").cell(signed=True))
+        cells.append(spread_of(r, "pseudo_label_accuracy").cell())
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
 def bar_chart(summary: pd.DataFrame, path: str | Path, metrics: Sequence[str] = ("ua", "f1_weighted"),
               title: str = "") -> Path:
-    """Grouped bars (one group per method, one bar per metric) with 95 % CI error bars, as PNG."""
+    """Grouped bars (one group per method, one bar per metric); error bars: the 95 % CI over seeds, or
+    the range where there are too few seeds for one (the axis label says which), as PNG."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -129,14 +145,17 @@ def bar_chart(summary: pd.DataFrame, path: str | Path, metrics: Sequence[str] = 
     width = 0.8 / len(metrics)
     fig, ax = plt.subplots(figsize=(max(6.0, 1.1 * len(summary) + 2), 4.2))
     for i, m in enumerate(metrics):
-        err = np.nan_to_num(summary[f"{m}_ci"].to_numpy(dtype=float), nan=0.0)
+        mean = summary[m].to_numpy(dtype=float)
+        err = np.nan_to_num(np.vstack([mean - summary[f"{m}_low"].to_numpy(dtype=float),
+                                       summary[f"{m}_high"].to_numpy(dtype=float) - mean]), nan=0.0)
         ax.bar(x + (i - (len(metrics) - 1) / 2) * width, summary[m].to_numpy(dtype=float), width, yerr=err,
                capsize=3, label=m.upper() if len(m) <= 3 else m)
     if BASELINE in set(summary["method"]):
         ax.axhline(float(summary.loc[summary["method"] == BASELINE, metrics[0]].iloc[0]), color="grey",
                    linestyle="--", linewidth=1, label=f"{BASELINE} {metrics[0].upper()}")
     ax.set_xticks(x, summary["method"], rotation=30, ha="right")
-    ax.set_ylabel("test score (mean ± 95 % CI)")
+    bars = short_caption([spread_of(r, m) for _, r in summary.iterrows() for m in metrics])
+    ax.set_ylabel(f"test score (mean; bars: {bars})", fontsize=8)
     ax.set_ylim(0, 1)
     ax.set_title(title, fontsize=9, wrap=True)
     ax.legend(fontsize=8)
@@ -144,6 +163,22 @@ def bar_chart(summary: pd.DataFrame, path: str | Path, metrics: Sequence[str] = 
     fig.savefig(path, dpi=120)
     plt.close(fig)
     return path
+
+
+def oracle_note(results: pd.DataFrame) -> str:
+    """What the pseudo-label accuracy column was measured against, on the data at hand."""
+    if "pseudo_label_accuracy" not in results.columns or results["pseudo_label_accuracy"].isna().all():
+        return ("Pseudo-label accuracy: not measured — no row of the unlabeled pool has a known label "
+                "(no `oracle_label`, no hidden label).")
+    parts = []
+    if "label_fraction" in results.columns and (results["label_fraction"] < 1).any():
+        parts.append("the labels of training rows that the label fraction moved into the pool")
+    config = str(results["config_json"].iloc[0]) if "config_json" in results.columns and len(results) else ""
+    if '"unlabeled":"' in config.replace(" ", "") or '"unlabeled": "' in config:
+        parts.append("the label column of the external pool where it has one (hidden from training)")
+    parts.append("`oracle_label` of unlabeled rows where the corpus has one (synthetic corpora)")
+    return ("Pseudo-label accuracy: the final model's labels for the unlabeled pool, scored against " + "; ".join(parts)
+            + ". Rows with no known label are left out of it.")
 
 
 def write_report(results: pd.DataFrame, out_dir: str | Path, title: str = "Method comparison",
@@ -157,8 +192,9 @@ def write_report(results: pd.DataFrame, out_dir: str | Path, title: str = "Metho
     png = bar_chart(summary, out / "comparison.png", title=title)
     md = out / "comparison.md"
     md.write_text(f"# {title}\n\n{setup}\n\n{markdown_table(summary)}\n\n"
-                  "Mean ± 95 % CI (Student t) over seeds × folds of test scores. Δ UA: paired difference to "
-                  "the supervised run on the same seed and fold. Pseudo-label accuracy: the final model's labels "
-                  "for the unlabeled pool against the hidden oracle (synthetic corpora only).\n\n"
+                  "Test scores. Folds of one seed share their data, so the spread is taken over seeds: each "
+                  "seed's fold mean is one sample; a 95 % CI needs at least 3 seeds, below that the cell "
+                  "gives the range [min, max]. Δ UA: paired difference to the supervised run on the same seed "
+                  "and fold, averaged per seed, spread over seeds the same way. " + oracle_note(results) + "\n\n"
                   f"![comparison]({png.name})\n")
     return {"results": out / "results.csv", "summary": out / "summary.csv", "markdown": md, "chart": png}

@@ -1,7 +1,9 @@
-"""A sweep's curve: the metric against the swept parameter, mean with a 95 % band over seeds (PNG).
+"""A sweep's curve: the metric against the swept parameter, mean with a band over seeds (PNG).
 
-Folds are averaged within a seed first, so the band is the spread over seeds (Student t, n−1 dof)
-as in the papers' repeated runs. A sweep where each x has one trial (Optuna/TPE) draws points only.
+Folds are averaged within a seed first, so the band is the spread over seeds as in the papers' repeated
+runs: a 95 % CI (Student t) with ≥ 3 seeds, else the range (min–max), or with one seed the range over
+its folds (`analysis.spread`); the axis label says which and gives n. A sweep where each x has one
+trial (Optuna/TPE) draws points only.
 """
 
 from __future__ import annotations
@@ -26,29 +28,39 @@ def _sort_key(v: Any) -> tuple[int, float, str]:
 
 
 def sweep_curve(table: pd.DataFrame, spec: SearchSpace, metric: str | None = None) -> pd.DataFrame:
-    """Columns: series, x, mean, ci95, n (seeds), in the parameter's order (grid order for categories)."""
-    from semiemo.train.metrics import mean_ci95
+    """Columns: series, x, mean, low, high, kind ("ci95" | "range" | "single"), unit ("seed" | "fold"),
+    ci95 (the CI's half-width, NaN unless kind is "ci95"), n (seeds; folds for a one-seed range), in the
+    parameter's order (grid order for categories)."""
+    from semiemo.analysis.spread import over_seeds
 
     metric = metric or spec.plot_metric
     x, series = spec.x_param, spec.plot.series
     done = table[table.get("status", "TERMINATED") == "TERMINATED"] if "status" in table else table
     if done.empty or metric not in done.columns:
-        return pd.DataFrame(columns=["series", "x", "mean", "ci95", "n"])
+        return pd.DataFrame(columns=["series", "x", "mean", "low", "high", "kind", "unit", "ci95", "n"])
     done = done.assign(_series=done[series].astype(str) if series else SERIES_ALL,
                        _x=done[x].map(lambda v: WHOLE_POOL if v is None or (isinstance(v, float) and np.isnan(v)) else v),
                        _rep=done["seed"] if "seed" in done.columns else done["trial_id"])
     done = done.assign(_xkey=done["_x"].astype(str))
-    per_seed = (done.groupby(["_series", "_xkey", "_rep"], sort=False)
-                .agg(_x=("_x", "first"), value=(metric, "mean")).reset_index())
     rows = []
-    for (s, xk), g in per_seed.groupby(["_series", "_xkey"], sort=False):
-        mean, ci = mean_ci95(g["value"].to_numpy(dtype=float))
-        rows.append({"series": s, "x": g["_x"].iloc[0], "mean": mean, "ci95": ci, "n": len(g)})
+    for (s, xk), g in done.groupby(["_series", "_xkey"], sort=False):
+        spread = over_seeds(g[metric].to_numpy(dtype=float), g["_rep"].to_numpy())
+        rows.append({"series": s, "x": g["_x"].iloc[0], "mean": spread.mean, "low": spread.low,
+                     "high": spread.high, "kind": spread.kind, "unit": spread.unit, "ci95": spread.half_width,
+                     "n": spread.n})
     curve = pd.DataFrame(rows)
     order = _grid_order(spec, x)
     curve["_o"] = curve["x"].map(lambda v: order.get(str(v), (9, *_sort_key(v)[1:])) if order else _sort_key(v))
     curve = curve.sort_values(["series", "_o"]).drop(columns="_o").reset_index(drop=True)
     return curve
+
+
+def curve_caption(curve: pd.DataFrame, short_form: bool = False) -> str:
+    """What a curve's spread is, with its n: one phrase when every point is alike."""
+    from semiemo.analysis.spread import Spread, caption, short_caption
+
+    spreads = [Spread(r["mean"], r["low"], r["high"], int(r["n"]), r["unit"], r["kind"]) for _, r in curve.iterrows()]
+    return (short_caption if short_form else caption)(spreads)
 
 
 def _grid_order(spec: SearchSpace, x: str) -> dict[str, tuple]:
@@ -90,14 +102,14 @@ def plot_sweep(table: pd.DataFrame, spec: SearchSpace, path: str | Path, *, titl
     for s, g in curve.groupby("series", sort=False):
         pos, labels, categorical = _positions(list(g["x"]), p.scale)
         label = None if s == SERIES_ALL else str(s)
-        ci = g["ci95"].to_numpy(dtype=float)
         mean = g["mean"].to_numpy(dtype=float)
         many = (g["n"] > 1).any()
         order = np.argsort(pos, kind="stable")
         if many:
             ax.plot(pos[order], mean[order], marker="o", label=label)
-            band = np.nan_to_num(ci[order])
-            ax.fill_between(pos[order], mean[order] - band, mean[order] + band, alpha=0.2)
+            low, high = g["low"].to_numpy(dtype=float)[order], g["high"].to_numpy(dtype=float)[order]
+            ax.fill_between(pos[order], np.where(np.isnan(low), mean[order], low),
+                            np.where(np.isnan(high), mean[order], high), alpha=0.2)
         else:
             ax.scatter(pos, mean, label=label)
         if categorical or any(str(v) == WHOLE_POOL for v in g["x"]):
@@ -108,9 +120,8 @@ def plot_sweep(table: pd.DataFrame, spec: SearchSpace, path: str | Path, *, titl
         elif p.scale == "symlog":
             nonzero = [abs(float(v)) for v in curve["x"] if _sort_key(v)[0] == 0 and float(v) != 0]
             ax.set_xscale("symlog", linthresh=min(nonzero) if nonzero else 1.0)
-    n_seeds = int(curve["n"].max()) if not curve.empty else 0
     ax.set_xlabel(p.label or spec.x_param)
-    ax.set_ylabel(f"{metric} (mean ± 95% CI, {n_seeds} seed{'s' if n_seeds != 1 else ''})")
+    ax.set_ylabel(f"{metric} (mean; band: {curve_caption(curve, short_form=True)})", fontsize=8)
     ax.set_title(title or (f"{spec.name} — paper {spec.paper}" if spec.paper else spec.name), fontsize=10)
     ax.grid(alpha=0.3)
     if spec.plot.series:

@@ -1,5 +1,7 @@
 """The papers' numbers and described curve shapes (`paper_results.csv`), filtered for one analysis.
 
+The table ships inside the package (`analysis/data/paper_results.csv`, a copy of
+`../shared/reference/paper_results.csv`); `$SEMIEMO_PAPER_RESULTS` overrides it.
 Each row of the CSV is one number or one described shape from a table/figure of the five papers;
 its `seed` column names the paper's text file ("000_....txt"). A search space's `reference.rows`
 lists filters; a row matching any filter belongs beside that analysis's results.
@@ -22,7 +24,8 @@ def load_paper_results(path: str | Path | None = None) -> pd.DataFrame:
 
     path = Path(path) if path else paper_results_csv()
     if not path.is_file():
-        raise FileNotFoundError(f"{path}: paper_results.csv not found; set SEMIEMO_PAPER_RESULTS to its path")
+        raise FileNotFoundError(f"{path}: paper_results.csv not found; point SEMIEMO_PAPER_RESULTS at a copy "
+                                "(the package ships one in semiemo/analysis/data/; reinstall if it is missing)")
     df = pd.read_csv(path, dtype=str, keep_default_na=False)
     missing = [c for c in COLUMNS if c not in df.columns]
     if missing:

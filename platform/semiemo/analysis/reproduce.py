@@ -1,6 +1,7 @@
 """`reproduce(name)`: run one analysis's sweep, draw its figure, and set it beside the paper's rows.
 
-Output (`<out>/<name>[__<corpus>]/`): `figure.png`, `report.md` (our mean ± 95 % CI per point, the
+Output (`<out>/<name>[__<corpus>]/`): `figure.png`, `report.md` (our mean per point with its spread over
+seeds — a 95 % CI with ≥ 3 seeds, else a range, n given; see `analysis.spread` —, the
 matching rows of paper_results.csv — numbers where the paper gives numbers, the described shape where
 it gives a curve — and a one-line verdict), `results.parquet` (the sweep's table).
 
@@ -26,7 +27,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from semiemo.analysis.figures import SERIES_ALL, plot_sweep, sweep_curve
+from semiemo.analysis.figures import SERIES_ALL, curve_caption, plot_sweep, sweep_curve
+from semiemo.analysis.spread import Spread
 from semiemo.analysis.reference import is_shape_row, reference_rows
 from semiemo.tune.space import SearchSpace, ShapeClaim, load_spec
 
@@ -163,13 +165,15 @@ def markdown_report(spec: SearchSpace, table: pd.DataFrame, figure: Path, *, cor
              f"Corpus `{corpus}`, method `{spec.base_config().method}`, metric `{spec.plot_metric}` "
              f"(objective `{spec.metric}`), {len(table)} result rows, "
              f"{table['trial_id'].nunique() if 'trial_id' in table else 0} trials.", "",
-             f"![{spec.name}]({figure.name})", "", "## Ours: mean ± 95 % CI over seeds", ""]
+             f"![{spec.name}]({figure.name})", "", "## Ours", "",
+             f"{spec.plot_metric}: {curve_caption(curve)}." if not curve.empty else "_no finished trials_", ""]
     series = spec.plot.series
-    head = ([series] if series else []) + [spec.x_param, spec.plot_metric, "± 95 % CI", "seeds"]
+    head = ([series] if series else []) + [spec.x_param, f"{spec.plot_metric} (spread)", "seeds", "folds"]
     lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for _, r in curve.iterrows():
-        cells = ([str(r["series"])] if series else []) + [_fmt(r["x"]), f"{r['mean']:.4f}",
-                                                          "—" if np.isnan(r["ci95"]) else f"{r['ci95']:.4f}", str(int(r["n"]))]
+        spread = Spread(r["mean"], r["low"], r["high"], int(r["n"]), r["unit"], r["kind"])
+        seeds, folds = (1, int(r["n"])) if r["unit"] == "fold" else (int(r["n"]), "—")
+        cells = ([str(r["series"])] if series else []) + [_fmt(r["x"]), spread.cell(digits=4), str(seeds), str(folds)]
         lines.append("| " + " | ".join(cells) + " |")
     lines += ["", "## Paper (paper_results.csv)", ""]
     if ref.empty:
@@ -180,9 +184,34 @@ def markdown_report(spec: SearchSpace, table: pd.DataFrame, figure: Path, *, cor
         for _, r in ref.iterrows():
             kind = "shape" if is_shape_row(r["value"]) else "number"
             lines.append("| " + " | ".join(str(r[c]).replace("|", "/") for c in cols) + f" | {kind} |")
+    lines += pool_coverage_lines(table, spec)
     claim = spec.reference.shape
     lines += ["", "## Verdict", "", f"Paper's shape: {claim.description or claim.kind}", "", verdict.line, ""]
     return "\n".join(lines), verdict
+
+
+def pool_coverage_lines(table: pd.DataFrame, spec: SearchSpace) -> list[str]:
+    """For unlabeled-quantity analyses: how much of each point's pool training actually drew.
+
+    A point whose pool is larger than the rows drawn cannot differ from a smaller one by data it never
+    saw; the report says so instead of letting a flat curve speak for the method."""
+    if spec.x_param != "unlabeled_quantity" or "unlabeled_rows_drawn" not in table.columns or table.empty:
+        return []
+    per_point = table.groupby(spec.x_param).agg(pool=("n_unlabeled", "mean"), drawn=("unlabeled_rows_drawn", "mean"),
+                                                draws=("unlabeled_draws", "mean"))
+    lines = ["", "## Pool actually used", "", "| unlabeled quantity | pool rows | distinct rows drawn | draws per drawn row |",
+             "|---|---|---|---|"]
+    short = []
+    for x, r in per_point.iterrows():
+        lines.append(f"| {_fmt(x)} | {r['pool']:,.0f} | {r['drawn']:,.0f} | "
+                     f"{(r['draws'] / r['drawn']) if r['drawn'] else float('nan'):.1f} |")
+        if r["drawn"] < r["pool"]:
+            short.append(_fmt(x))
+    if short:
+        lines += ["", f"**At {', '.join(short)} training drew fewer distinct rows than the pool holds**: those points "
+                  "are capped by the training budget (steps × μ·B), not by the pool; a flat curve there says nothing "
+                  "about more unlabeled data. Raise `train.epochs`/`steps_per_epoch` or μ to test them."]
+    return lines
 
 
 def reproduce(name: str, *, corpus: str | None = None, quick: bool = False, out_dir: str | Path | None = None,

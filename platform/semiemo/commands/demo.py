@@ -16,9 +16,12 @@ def register(app: typer.Typer) -> None:
         sweep: bool = typer.Option(True, help="end with the small Optuna sweep"),
         compare: bool = typer.Option(True, help="run the semi-supervised comparison"),
         address: str = typer.Option(None, help="Ray address (default: $RAY_ADDRESS or a local Ray)"),
+        verbose: bool = typer.Option(False, "-v", "--verbose",
+                                     help="Ray's own logs in the terminal too (default: OUT/logs/ray.log)"),
     ) -> None:
         """Synthesize, validate, featurize, train, compare and sweep; write OUT/report.md."""
         from semiemo.demo import run_demo
+        from semiemo.ray_logs import is_verbose
 
         run_demo(out, acted=acted, wild_labeled=wild_labeled, unlabeled=unlabeled, epochs=epochs,
-                 sweep=sweep, compare=compare, address=address)
+                 sweep=sweep, compare=compare, address=address, verbose=verbose or is_verbose())

@@ -32,10 +32,11 @@ def parse_seeds(text: str) -> list[int]:
 
 
 def results_table(df, title: str = "results"):
-    """A rich table: one row per (seed, fold), then mean ± 95 % CI over them."""
+    """A rich table: one row per (seed, fold), then the mean over seeds with its spread (a 95 % CI over the
+    seeds' fold means with ≥ 3 seeds, else the range; `analysis.spread`) and a caption that names it."""
     from rich.table import Table
 
-    from semiemo.train.metrics import mean_ci95
+    from semiemo.analysis.spread import over_seeds, short_caption
 
     columns = [("test_ua", "UA"), ("test_wa", "WA"), ("test_f1_weighted", "F1 w"), ("test_f1_macro", "F1 macro")]
     table = Table(title=title)
@@ -44,12 +45,11 @@ def results_table(df, title: str = "results"):
     for _, row in df.iterrows():
         table.add_row(str(row["seed"]), str(row["fold"]), *[f"{row.get(c, float('nan')):.3f}" for c, _ in columns],
                       f"{row['best_epoch']}/{row['epochs_run']}", f"{row['wall_time_s']:.1f}")
-    cells = []
-    for c, _ in columns:
-        mean, ci = mean_ci95(df[c].astype(float)) if c in df else (float("nan"), float("nan"))
-        cells.append(f"{mean:.3f}" + ("" if ci != ci else f" ± {ci:.3f}"))
+    spreads = [over_seeds(df[c].astype(float), df["seed"]) for c, _ in columns if c in df]
+    cells = [s.cell() for s in spreads] + ["–"] * (len(columns) - len(spreads))
     table.add_section()
-    table.add_row("", "mean ± 95% CI", *cells, "", f"{df['wall_time_s'].sum():.1f}")
+    table.add_row("", "mean", *cells, "", f"{df['wall_time_s'].sum():.1f}")
+    table.caption = f"mean over seeds (each seed: its fold mean); spread: {short_caption(spreads)}"
     return table
 
 

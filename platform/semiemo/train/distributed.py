@@ -72,7 +72,7 @@ def _train_loop_per_worker(config: dict[str, Any]) -> None:
     data: FoldData = ray.get(config["data"])
     ctx = ray.train.get_context()
     rank, world_size = ctx.get_world_rank(), ctx.get_world_size()
-    torch.set_num_threads(job.train.num_threads or max(1, int(config.get("cpus_per_worker", 1))))  # 0.5 CPU -> 1 thread
+    torch.set_num_threads(job.train.num_threads or max(1, int(config.get("cpus_per_worker", 1))))  # 0.5 CPU: 1 thread
 
     resume_state = None
     checkpoint = ray.train.get_checkpoint()
@@ -154,13 +154,10 @@ def fit_fold_distributed(
     storage_path: str | Path,
     workers: int | None = None,
     cpus_per_worker: float = 1,
-    return_state: bool = False,
-) -> FoldResult | tuple[FoldResult, dict[str, Any]]:
+) -> FoldResult:
     """Train one fold with `workers` DDP workers (default `job.train.workers`); returns rank 0's result.
 
     Same `run_name` + `storage_path` as an earlier run: it resumes from that run's latest checkpoint.
-    `return_state=True` also returns the last checkpoint_state (weights of the last and best epoch),
-    for jobs whose product is the trained network itself (paper 004's front-end pre-training).
     """
     import ray
     import ray.train
@@ -202,10 +199,4 @@ def fit_fold_distributed(
         result_file = Path(ckpt_dir) / RESULT_FILE
         if not result_file.exists():
             raise RuntimeError(f"the last checkpoint of run {run_name!r} ({outcome.checkpoint.path}) holds no {RESULT_FILE}")
-        result = pickle.loads(result_file.read_bytes())
-        if not return_state:
-            return result
-        state_file = Path(ckpt_dir) / STATE_FILE
-        if not state_file.exists():
-            raise RuntimeError(f"the last checkpoint of run {run_name!r} holds no {STATE_FILE}: no epoch ran")
-        return result, torch.load(state_file, map_location="cpu", weights_only=False)
+        return pickle.loads(result_file.read_bytes())

@@ -115,7 +115,10 @@ def run_sweep(
             run_config=tune.RunConfig(name=spec.name, storage_path=str(tune_root), callbacks=callbacks,
                                       verbose=verbose, failure_config=tune.FailureConfig(max_failures=0)),
         )
-    grid = tuner.fit()
+    from semiemo.ray_logs import tune_prints_to_log
+
+    with tune_prints_to_log(silent=verbose == 0):
+        grid = tuner.fit()
     table, errors = results_table(grid, spec)
     write_table(table, out / "results")
     if not errors.empty:
