@@ -10,7 +10,11 @@ The shape test (`shape_verdict`) is deliberately simple and stated in the verdic
 - increasing / decreasing: Spearman ρ between x order and mean ≥ 0.8 (≤ −0.8), and last > first
   (last < first) — a trend, not strict monotonicity, since the papers' own curves are not strict;
 - best_at X: X has the best mean of all points;
-- with a `series` (e.g. method), every series is tested and all must pass.
+- with a `series` (e.g. method), every series is tested and all must pass;
+- series_order: each series' mean over all x ranks the series; the paper's rows (their `method`
+  named like our series, mean of their values) rank the same names; reproduced iff Kendall τ
+  between the two rankings ≥ 0.5 (the papers' own gaps are often within noise: an ordering that
+  mostly agrees, not an exact one). The line also says whether the paper's best is ours.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from semiemo.analysis.reference import is_shape_row, reference_rows
 from semiemo.tune.space import SearchSpace, ShapeClaim, load_spec
 
 TREND_RHO = 0.8
+ORDER_TAU = 0.5
 REPORT = "report.md"
 FIGURE = "figure.png"
 
@@ -112,10 +117,35 @@ def _one_series(curve: pd.DataFrame, claim: ShapeClaim, xname: str) -> Verdict:
     raise ValueError(f"unknown shape kind {claim.kind!r}")
 
 
-def shape_verdict(curve: pd.DataFrame, claim: ShapeClaim, xname: str = "x") -> Verdict:
+def series_order_verdict(curve: pd.DataFrame, reference: pd.DataFrame | None) -> Verdict:
+    """Rank the series by their mean over x and compare with the paper's ranking (Kendall τ)."""
+    from scipy.stats import kendalltau
+
+    if reference is None or reference.empty:
+        return Verdict(None, "**NOT TESTED** (series_order) — no paper rows to rank")
+    paper = pd.to_numeric(reference["value"], errors="coerce").groupby(reference["method"].astype(str)).mean().dropna()
+    ours = curve.groupby("series")["mean"].mean()
+    common = [m for m in paper.index if m in ours.index]
+    if len(common) < 3:
+        return Verdict(None, f"**NOT TESTED** (series_order) — {len(common)} series shared with the paper's rows (need ≥ 3)")
+    tau = float(kendalltau(paper[common].to_numpy(), ours[common].to_numpy()).statistic)
+    tau = 0.0 if tau != tau else tau
+    rank = lambda v: " > ".join(f"{m} {v[m]:.3f}" for m in sorted(common, key=lambda m: -v[m]))  # noqa: E731
+    same_best = max(common, key=lambda m: paper[m]) == max(common, key=lambda m: ours[m])
+    ok = tau >= ORDER_TAU - 1e-9
+    head = "REPRODUCED" if ok else "NOT REPRODUCED"
+    return Verdict(ok, f"**{head}** (series_order) — Kendall τ={tau:+.2f} (need ≥ {ORDER_TAU:+.1f}) over "
+                       f"{len(common)} series; paper's best is {'also' if same_best else 'not'} ours. "
+                       f"Paper: {rank(paper)}. Ours: {rank(ours)}")
+
+
+def shape_verdict(curve: pd.DataFrame, claim: ShapeClaim, xname: str = "x",
+                  reference: pd.DataFrame | None = None) -> Verdict:
     """Test the paper's claimed shape on our mean curve; one line that says what was tested and found."""
     if curve.empty:
         return Verdict(None, "no finished trials to test")
+    if claim.kind == "series_order":
+        return series_order_verdict(curve, reference)
     parts, oks = [], []
     for s, g in curve.groupby("series", sort=False):
         v = _one_series(g.reset_index(drop=True), claim, xname)
@@ -129,8 +159,8 @@ def shape_verdict(curve: pd.DataFrame, claim: ShapeClaim, xname: str = "x") -> V
 
 def markdown_report(spec: SearchSpace, table: pd.DataFrame, figure: Path, *, corpus: str) -> tuple[str, Verdict]:
     curve = sweep_curve(table, spec)
-    verdict = shape_verdict(curve, spec.reference.shape, spec.parameters[spec.x_param].label or spec.x_param)
     ref = reference_rows(spec.reference)
+    verdict = shape_verdict(curve, spec.reference.shape, spec.parameters[spec.x_param].label or spec.x_param, ref)
     lines = [f"# {spec.name} — paper {spec.paper}", "", spec.description.strip(), "",
              f"Corpus `{corpus}`, method `{spec.base_config().method}`, metric `{spec.plot_metric}` "
              f"(objective `{spec.metric}`), {len(table)} result rows, "

@@ -198,7 +198,17 @@ class Method(nn.Module):
         return {}
 
     def parameters_for_optimizer(self) -> list[nn.Parameter]:
-        return [p for n in self.trainable for p in getattr(self, n).parameters()]
+        """Trainable parameters of `trainable`; frozen ones (requires_grad False) are left out."""
+        return [p for n in self.trainable for p in getattr(self, n).parameters() if p.requires_grad]
+
+    # --- pretrained weights (e.g. paper 004's front-end) ----------------------------------------
+    def pretrained_requests(self) -> dict[str, dict[str, Any]]:
+        """Slot -> a plain-data request for weights made elsewhere (the trainer resolves it with
+        `semiemo.train.pretrained.resolve` and calls `load_pretrained`); {} for most methods."""
+        return {}
+
+    def load_pretrained(self, slot: str, state: dict[str, torch.Tensor]) -> None:
+        raise KeyError(f"{type(self).__name__} has no pretrained slot {slot!r}")
 
     # --- several optimizers (manual_optimization) ----------------------------------------------------
     def configure_optimizers(self, train_config: Any) -> dict[str, torch.optim.Optimizer]:

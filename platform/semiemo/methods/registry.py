@@ -10,7 +10,7 @@ _REGISTRY: dict[str, type] = {}
 # Modules imported on first lookup, so `get_method("fixmatch")` works without importing everything by hand.
 _BUILTIN_MODULES: tuple[str, ...] = (
     "supervised", "svm", "pseudo_label", "pi_model", "temporal_ensembling", "mean_teacher",
-    "mixmatch", "fixmatch", "sae", "mmmd", "cmdm", "cmkt", "dcmkt", "ssgan", "fsbase",
+    "mixmatch", "fixmatch", "sae", "mmmd", "cmdm", "cmkt", "dcmkt", "ssgan", "fsbase", "avspnet",
 )
 
 

@@ -43,6 +43,7 @@ class TrainConfig(_Strict):
     lr_decay_every: int = 4              # paper 003: every 4 epochs
     lr_decay_until_epoch: int = 50       # paper 003: "up to 50 epochs"; constant after
     grad_clip_norm: float | None = None  # clip the 2-norm of the full gradient (paper 003: 1.0); None: no clipping
+    momentum: float = 0.9                # SGD momentum (paper 004 fine-tunes with plain SGD: 0)
     workers: int = 1                     # >1: Ray Train TorchTrainer with DDP
     cpus_per_worker: float = 1.0         # Ray CPUs each DDP worker reserves (fractional on small machines)
     use_gpu: bool | None = None          # None: GPU when present

@@ -154,10 +154,13 @@ def fit_fold_distributed(
     storage_path: str | Path,
     workers: int | None = None,
     cpus_per_worker: float = 1,
-) -> FoldResult:
+    return_state: bool = False,
+) -> FoldResult | tuple[FoldResult, dict[str, Any]]:
     """Train one fold with `workers` DDP workers (default `job.train.workers`); returns rank 0's result.
 
     Same `run_name` + `storage_path` as an earlier run: it resumes from that run's latest checkpoint.
+    `return_state=True` also returns the last checkpoint_state (weights of the last and best epoch),
+    for jobs whose product is the trained network itself (paper 004's front-end pre-training).
     """
     import ray
     import ray.train
@@ -199,4 +202,10 @@ def fit_fold_distributed(
         result_file = Path(ckpt_dir) / RESULT_FILE
         if not result_file.exists():
             raise RuntimeError(f"the last checkpoint of run {run_name!r} ({outcome.checkpoint.path}) holds no {RESULT_FILE}")
-        return pickle.loads(result_file.read_bytes())
+        result = pickle.loads(result_file.read_bytes())
+        if not return_state:
+            return result
+        state_file = Path(ckpt_dir) / STATE_FILE
+        if not state_file.exists():
+            raise RuntimeError(f"the last checkpoint of run {run_name!r} holds no {STATE_FILE}: no epoch ran")
+        return result, torch.load(state_file, map_location="cpu", weights_only=False)

@@ -221,7 +221,14 @@ def fit_fold(
     source = data.unlabeled_view if data.unlabeled_view is not None else data.unlabeled
     use_unlabeled = bool(getattr(cls, "consumes_unlabeled", False)) and source is not None and len(source) > 0
     num_unlabeled = len(source) if use_unlabeled else 0  # type: ignore[arg-type]
-    method = build_method(method_name, method_params, spec, num_unlabeled).to(device)
+    method = build_method(method_name, method_params, spec, num_unlabeled)
+    requests = method.pretrained_requests()
+    if requests:  # weights made by another job (paper 004's front-end), before resume and DDP wrapping
+        from semiemo.train.pretrained import resolve
+
+        for slot, request in requests.items():
+            method.load_pretrained(slot, resolve(request, seed=seed))
+    method = method.to(device)
     if resume_state is not None:
         method.load_state_dict(resume_state["method"])
     if wrap_trainable is not None:

@@ -36,7 +36,7 @@ DISTRIBUTIONS = ("loguniform", "uniform", "int", "choice", "grid")
 PARAMETER_KEYS = (*DISTRIBUTIONS, "scale", "label")
 WHOLE_POOL = "all"  # grid value of `unlabeled_quantity` meaning "the whole unlabeled pool" (None in the config)
 ARM = "arm"  # the parameter that picks one of `SearchSpace.arms`
-SHAPES = ("peak_interior", "increasing", "decreasing", "best_at", "none")
+SHAPES = ("peak_interior", "increasing", "decreasing", "best_at", "series_order", "none")
 
 
 class SpecError(ValueError):
@@ -122,7 +122,9 @@ class Resources(_Strict):
 class ShapeClaim(_Strict):
     """What the paper's curve looks like, tested on our mean curve (see `analysis.reproduce.shape_verdict`)."""
 
-    kind: Literal["peak_interior", "increasing", "decreasing", "best_at", "none"] = "none"
+    # series_order: the series (e.g. methods), ranked by their mean over x, against the paper's
+    # ranking of the same names (the `method` of the matched rows, mean of their values)
+    kind: Literal["peak_interior", "increasing", "decreasing", "best_at", "series_order", "none"] = "none"
     value: Any = None       # best_at: the x the paper finds best (or picks as its default)
     near: Any = None        # peak_interior: the paper's peak, reported beside ours
     description: str = ""   # the paper's words, for the report

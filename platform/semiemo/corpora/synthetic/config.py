@@ -147,6 +147,10 @@ class SynthConfig(BaseModel):
     side_view_share: float = Field(0.0, ge=0.0, le=1.0, description="share of utterances with a side-view face "
                                                                      "(manifest column face_view)")
     side_view_noise_sd: float = Field(1.0, ge=0.0, description="extra frame noise sd per dim on side-view faces")
+    # --- paper 004 (avspnet) options; None keeps today's corpus (and its JSON) bit-identical ---
+    wild_speakers: int | None = Field(None, ge=1, description="overrides wild.n_speakers: paper 004's talk shows "
+                                                              "have few speakers with many utterances each, so "
+                                                              "per-speaker proxy baselines have data")
 
     @field_validator("emotions")
     @classmethod
@@ -199,6 +203,8 @@ class SynthConfig(BaseModel):
         return ("acted", "wild") if self.unlabeled_domain is None else ("acted", "wild", "wild_unlabeled")
 
     def domain(self, name: str) -> DomainConfig:
+        if name == "wild" and self.wild_speakers is not None:
+            return self.wild.model_copy(update={"n_speakers": self.wild_speakers})
         domains = {"acted": self.acted, "wild": self.wild}
         if self.unlabeled_domain is not None:
             domains["wild_unlabeled"] = self.unlabeled_domain
@@ -235,6 +241,7 @@ class SynthConfig(BaseModel):
         "unlabeled_majority", "unlabeled_majority_share", "unlabeled_no_face_share",  # cmdm (paper 001)
         *_LATER_OPTIONS,                                                              # cmkt (paper 003)
         *_VIEW_OPTIONS,                                                               # ssgan (paper 002)
+        "wild_speakers",                                                              # avspnet (paper 004)
     )
 
     def to_json(self) -> str:
