@@ -75,3 +75,18 @@ def test_every_ddp_rank_draws_its_own_augmentation_noise():
 def test_label_fraction_analysis_fixes_its_step_budget():
     spec = yaml.safe_load((ROOT / "search_spaces" / "label_fraction.yaml").read_text())
     assert spec["experiment"]["train"]["steps_per_epoch"] > 0
+
+
+def test_run_summary_says_when_validation_is_not_speaker_independent():
+    from gaussian_featureset import gaussian_featureset
+    from semiemo.protocols import make_folds
+    from semiemo.train.config import ProtocolConfig
+    from semiemo.train.experiment import run_notes
+
+    manifest = gaussian_featureset(n_per_class_speaker=4, speakers=4).manifest
+    loso = make_folds(manifest, ProtocolConfig(name="loso"), seed=0)          # 3 training speakers: too few
+    assert all(f.validation_group_independent is False for f in loso)
+    many = gaussian_featureset(n_per_class_speaker=2, speakers=20).manifest
+    assert all(f.validation_group_independent for f in make_folds(many, ProtocolConfig(name="loso", max_folds=2), seed=0))
+    rows = [{"fold": f.name, "validation_speaker_independent": f.validation_group_independent} for f in loso]
+    assert "NOT speaker-independent in 4 of 4" in run_notes(rows)[0]
