@@ -30,7 +30,7 @@ TARGET = "synthetic:acted=120,wild_labeled=0,unlabeled=0,seed=1"
 
 
 def pool_spec(n: int) -> str:
-    return f"synthetic:acted=0,wild_labeled=0,unlabeled={n},seed=11"
+    return f"synthetic:acted=0,wild_labeled=0,unlabeled={n},seed=11,visual_in_manifest=false"  # no face lists: an audio-only pool
 
 
 def write_pool_store(n: int, store: str) -> float:
