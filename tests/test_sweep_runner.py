@@ -183,3 +183,17 @@ def test_trial_with_two_ddp_workers_reports_every_epoch_to_tune_and_finishes(ray
     [progress] = list((sweep_dir(spec, tmp_path) / "tune").glob("t_ddp/*/progress.csv"))
     per_epoch = pd.read_csv(progress)
     assert per_epoch["val_ua"].notna().sum() >= 3                  # every epoch reached Tune
+
+
+def test_results_table_keeps_a_trial_that_never_started(tmp_path):
+    """An interrupted sweep restored by Tune can hold trials with no config and no metrics yet."""
+    from types import SimpleNamespace
+
+    from semiemo.tune.runner import results_table
+    from semiemo.tune.space import load_spec
+
+    spec = load_spec(Path(__file__).resolve().parents[1] / "search_spaces" / "demo_sweep.yaml")
+    never = SimpleNamespace(metrics=None, config=None, path=str(tmp_path / "trial_x"), error=None)
+    table, errors = results_table([never], spec)
+    assert table.loc[0, "status"] == "NOT_STARTED" and table.loc[0, "trial_id"] == "trial_x"
+    assert errors.empty

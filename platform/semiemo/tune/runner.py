@@ -188,7 +188,7 @@ def results_table(grid: Any, spec: SearchSpace) -> tuple[pd.DataFrame, pd.DataFr
     names = list(spec.parameters) + (["seed"] if spec.search_kind == "grid" else [])
     for result in grid:
         metrics = dict(result.metrics or {})
-        params = {k: result.config.get(k) for k in names}
+        params = {k: (result.config or {}).get(k) for k in names}  # a trial restored before it ever started has no config
         base = {"trial_id": metrics.get("trial_id") or Path(result.path).name, **params,
                 "objective": metrics.get(spec.metric), "epochs_reported": metrics.get("training_iteration")}
         if result.error is not None:
@@ -196,8 +196,8 @@ def results_table(grid: Any, spec: SearchSpace) -> tuple[pd.DataFrame, pd.DataFr
             rows.append({**base, "status": "ERROR"})
             continue
         test_rows = rows_from_result(metrics)
-        if not test_rows:  # ASHA stopped it before the test evaluation
-            rows.append({**base, "status": "STOPPED"})
+        if not test_rows:  # ASHA stopped it before the test evaluation, or it never started
+            rows.append({**base, "status": "STOPPED" if metrics else "NOT_STARTED"})
             continue
         for r in test_rows:
             r = {k: v for k, v in r.items() if k not in params or k == "seed"}
