@@ -22,8 +22,7 @@ from semiemo.methods import augment
 from semiemo.methods.base import Batch, Method, ModelSpec, StepInfo
 from semiemo.methods.registry import register
 from semiemo.methods.ssl_math import (
-    concat_inputs, linear_rampup, mixup, sample_mixup_lambda, sharpen, soft_cross_entropy,
-    squared_l2_per_class, training_progress,
+    linear_rampup, mixmatch_batch, sharpen, soft_cross_entropy, squared_l2_per_class, training_progress,
 )
 
 
@@ -37,11 +36,6 @@ class MixMatchHParams:
         "doc": "σ of the Gaussian-noise augmentation (paper 000 gives none; Laine & Aila's 0.15)"})
     rampup_fraction: float = field(default=16 / 1024, metadata={
         "doc": "share of training over which λ_U ramps up linearly (MixMatch: 16k of 1,024k steps)"})
-
-
-def _max_lengths(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """A mixed sequence is valid wherever either of its two sources was."""
-    return {k: torch.maximum(a[k], b[k]) for k in a}
 
 
 @register
@@ -66,20 +60,13 @@ class MixMatch(Method):
     def train_step(self, labeled: Batch, unlabeled: Batch | None, info: StepInfo) -> dict[str, torch.Tensor]:
         hp = self.hp
         inputs = augment.add_noise(labeled.inputs, hp.noise_std)                      # X', eq. 13
-        targets, lengths = labeled.targets, labeled.lengths
+        views, guess = [], labeled.targets[:0]
         if unlabeled is not None:
             views = [augment.add_noise(unlabeled.inputs, hp.noise_std) for _ in range(hp.augmentations)]  # eq. 14
             guess = self.guess_labels(views, unlabeled.lengths)                       # q, eq. 7-8
-            for view in views:
-                inputs = concat_inputs(inputs, view)
-                lengths = concat_inputs(lengths, unlabeled.lengths)
-                targets = torch.cat([targets, guess], dim=0)
-
-        shuffle = torch.randperm(len(targets), device=targets.device)                # W, eq. 15
-        lam = sample_mixup_lambda(hp.mixup_alpha) if hp.mixup_alpha > 0 else 1.0      # λ', eq. 9-10
-        mixed_inputs, mixed_targets = mixup(inputs, targets, {k: v[shuffle] for k, v in inputs.items()},
-                                            targets[shuffle], lam)                    # X'', U'': eq. 11-12, 16-17
-        mixed_lengths = lengths if lam == 1.0 else _max_lengths(lengths, {k: v[shuffle] for k, v in lengths.items()})
+        mixed_inputs, mixed_targets, mixed_lengths, lam = mixmatch_batch(
+            inputs, labeled.targets, labeled.lengths, views, unlabeled.lengths if unlabeled is not None else {},
+            guess, hp.mixup_alpha)                                                    # W, X'', U'': eq. 9-17
         logits = self.model(mixed_inputs, mixed_lengths)
 
         n_labeled = len(labeled)

@@ -28,7 +28,7 @@ import torch
 from semiemo.methods import augment
 from semiemo.methods.base import Batch, Method, ModelSpec, Phase, PhasePlan, StepInfo
 from semiemo.methods.registry import register
-from semiemo.methods.ssl_math import concat_inputs, mixup, sample_mixup_lambda, sharpen, soft_cross_entropy
+from semiemo.methods.ssl_math import mixmatch_batch, sharpen, soft_cross_entropy
 from semiemo.models.multipath import ACOUSTIC_GROUPINGS, PATH_KINDS, MultiPathNetwork, feature_paths
 
 SCHEDULES = ("epochwise", "random_turn")
@@ -161,18 +161,14 @@ class MMMD(_MultiPath):
 
     def mix_step(self, labeled: Batch, unlabeled: Batch | None) -> dict[str, torch.Tensor]:
         hp = self.hp
-        inputs, targets, lengths = self.augment(labeled.inputs), labeled.targets, labeled.lengths   # X', eq. 13
+        inputs = self.augment(labeled.inputs)                                                         # X', eq. 13
+        views, guess = [], labeled.targets[:0]
         if unlabeled is not None:
             views = [self.augment(unlabeled.inputs) for _ in range(hp.augmentations)]               # Û_k, eq. 14
             guess = self.guess_labels(views, unlabeled.lengths)                                      # q, eq. 7-8
-            for view in views:
-                inputs = concat_inputs(inputs, view)
-                lengths = concat_inputs(lengths, unlabeled.lengths)
-                targets = torch.cat([targets, guess], dim=0)
-        shuffle = torch.randperm(len(targets), device=targets.device)                                # W, eq. 15
-        lam = sample_mixup_lambda(hp.mixup_alpha) if hp.mixup_alpha > 0 else 1.0                    # λ', eq. 9-10
-        mixed, mixed_targets = mixup(inputs, targets, {k: v[shuffle] for k, v in inputs.items()},
-                                     targets[shuffle], lam)                                          # X'', U'', eq. 11-17
+        mixed, mixed_targets, lengths, lam = mixmatch_batch(
+            inputs, labeled.targets, labeled.lengths, views, unlabeled.lengths if unlabeled is not None else {},
+            guess, hp.mixup_alpha)                                                                   # W, X'', U'': eq. 9-17
         global_logits, local_logits = self.model(mixed, lengths)
         n = len(labeled)
         sup = self.head_loss(global_logits[:n], local_logits[:, :n], mixed_targets[:n])             # L_X, eq. 20

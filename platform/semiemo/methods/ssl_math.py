@@ -139,3 +139,21 @@ def concat_inputs(first: dict[str, torch.Tensor], second: dict[str, torch.Tensor
 def training_progress(step: int, total_steps: int) -> float:
     """Share of the optimizer-step budget done, in [0, 1]: ramp-ups are defined on it."""
     return min(max(step / max(total_steps, 1), 0.0), 1.0)
+
+
+def mixmatch_batch(inputs: dict[str, torch.Tensor], targets: torch.Tensor, lengths: dict[str, torch.Tensor],
+                   views: list[dict[str, torch.Tensor]], view_lengths: dict[str, torch.Tensor], guess: torch.Tensor,
+                   mixup_alpha: float) -> tuple[dict[str, torch.Tensor], torch.Tensor, dict[str, torch.Tensor], float]:
+    """MixMatch's batch (paper 000 eq. 13-17): W = X' ‖ Û_1..Û_K with targets p ‖ q, shuffled, then
+    MixUp of X' ‖ Û with W. Returns (mixed inputs, mixed targets, mixed lengths, λ'); the first
+    len(X') rows are the labeled ones. A mixed sequence is valid wherever either source was."""
+    for view in views:
+        inputs = concat_inputs(inputs, view)
+        lengths = concat_inputs(lengths, view_lengths)
+        targets = torch.cat([targets, guess], dim=0)
+    shuffle = torch.randperm(len(targets), device=targets.device)                 # W, eq. 15
+    lam = sample_mixup_lambda(mixup_alpha) if mixup_alpha > 0 else 1.0             # λ', eq. 9-10
+    mixed_inputs, mixed_targets = mixup(inputs, targets, {k: v[shuffle] for k, v in inputs.items()},
+                                        targets[shuffle], lam)                     # X'', U'': eq. 11-12, 16-17
+    mixed_lengths = lengths if lam == 1.0 else {k: torch.maximum(v, v[shuffle]) for k, v in lengths.items()}
+    return mixed_inputs, mixed_targets, mixed_lengths, lam
