@@ -5,23 +5,13 @@ dev machine); `make test-slow` runs it."""
 
 from __future__ import annotations
 
-import os
 
 import pytest
 
 from av_fold import av_fold
-from semiemo.ray_runtime import init_ray, shutdown_ray
 from semiemo.train.config import TrainConfig
 from semiemo.train.distributed import DistributedFold, fit_fold_distributed
 from semiemo.train.loop import model_spec
-
-
-@pytest.fixture(scope="module")
-def ray_local():
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    init_ray(num_cpus=2)
-    yield
-    shutdown_ray()
 
 
 @pytest.mark.slow

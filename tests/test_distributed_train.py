@@ -6,23 +6,13 @@ and resume runs are marked slow (~2.5 min together on 2 shared cores): `make tes
 
 from __future__ import annotations
 
-import os
 
 import pytest
 
-from semiemo.ray_runtime import init_ray, shutdown_ray
 from semiemo.train.config import TrainConfig
 from semiemo.train.distributed import DistributedFold, FaultInjection, fit_fold_distributed
 from semiemo.train.loop import fit_fold, model_spec
 from test_trainer_loop import _fold_data
-
-
-@pytest.fixture(scope="module")
-def ray_local():
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    init_ray(num_cpus=2)
-    yield
-    shutdown_ray()
 
 
 def _job(data, train: TrainConfig, fault: FaultInjection | None = None) -> DistributedFold:

@@ -2,24 +2,14 @@
 
 from __future__ import annotations
 
-import os
 
 import pytest
 import torch
 
-from semiemo.ray_runtime import init_ray, shutdown_ray
 from semiemo.train.config import TrainConfig
 from semiemo.train.distributed import DistributedFold, fit_fold_distributed
 from semiemo.train.loop import model_spec
 from test_ssgan import SMALL, _seq_fold
-
-
-@pytest.fixture(scope="module")
-def ray_local():
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    init_ray(num_cpus=2)
-    yield
-    shutdown_ray()
 
 
 @pytest.mark.slow

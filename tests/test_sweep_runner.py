@@ -36,15 +36,6 @@ def grid_spec(name: str, epochs: int = 2, points=(0.0, 0.3)) -> dict:
 
 
 @pytest.fixture(scope="module")
-def ray_local():
-    from semiemo.ray_runtime import init_ray, shutdown_ray
-
-    init_ray(num_cpus=2)
-    yield
-    shutdown_ray()
-
-
-@pytest.fixture(scope="module")
 def data():
     return gaussian_featureset(n_per_class_speaker=5, speakers=4, dim=8, unlabeled=40)
 
