@@ -15,11 +15,20 @@ The shape test (`shape_verdict`) is deliberately simple and stated in the verdic
   named like our series, mean of their values) rank the same names; reproduced iff Kendall τ
   between the two rankings ≥ 0.5 (the papers' own gaps are often within noise: an ordering that
   mostly agrees, not an exact one). The line also says whether the paper's best is ours.
+
+Outcomes: REPRODUCED; PARTLY REPRODUCED (some series pass and some fail, or a series ordering that
+agrees more than it disagrees, τ > 0, without reaching the bar); NOT REPRODUCED; NOT TESTED. A shape that
+did not reproduce gets a measured diagnosis (`analysis.diagnosis`) in its report.
+
+Every run writes `status.json` beside the report (verdict, budget, corpus, seeds, wall time): what
+`--list` and `--all`'s index read.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,6 +45,7 @@ TREND_RHO = 0.8
 ORDER_TAU = 0.5
 REPORT = "report.md"
 FIGURE = "figure.png"
+STATUS = "status.json"
 
 
 def search_spaces_dir() -> Path:
@@ -50,10 +60,17 @@ def search_spaces_dir() -> Path:
     return Path("search_spaces").resolve()
 
 
-def reproduce_root() -> Path:
+def reproduce_root(budget: str | None = None) -> Path:
+    """`$SEMIEMO_HOME/reproduce/<budget>`: each budget keeps its own reports and sweeps."""
     from semiemo.paths import home
 
-    return home() / "reproduce"
+    return home() / "reproduce" / (budget or "full")
+
+
+def reproduce_sweeps(budget: str | None = None) -> Path:
+    from semiemo.paths import home
+
+    return home() / "sweeps" / f"reproduce-{budget or 'full'}"
 
 
 def spec_path(name: str) -> Path:
@@ -71,6 +88,16 @@ def spec_path(name: str) -> Path:
 class Verdict:
     reproduced: bool | None      # None: nothing to test (no shape claimed, or too few points)
     line: str
+    partly: bool = False         # not reproduced as a whole, but part of it was (see the module doc)
+
+    @property
+    def outcome(self) -> str:
+        """reproduced | partly | not | not tested."""
+        if self.reproduced:
+            return "reproduced"
+        if self.reproduced is None:
+            return "not tested"
+        return "partly" if self.partly else "not"
 
 
 def _fmt(v: Any) -> str:
@@ -133,8 +160,9 @@ def series_order_verdict(curve: pd.DataFrame, reference: pd.DataFrame | None) ->
     rank = lambda v: " > ".join(f"{m} {v[m]:.3f}" for m in sorted(common, key=lambda m: -v[m]))  # noqa: E731
     same_best = max(common, key=lambda m: paper[m]) == max(common, key=lambda m: ours[m])
     ok = tau >= ORDER_TAU - 1e-9
-    head = "REPRODUCED" if ok else "NOT REPRODUCED"
-    return Verdict(ok, f"**{head}** (series_order) — Kendall τ={tau:+.2f} (need ≥ {ORDER_TAU:+.1f}) over "
+    partly = not ok and tau > 0
+    head = "REPRODUCED" if ok else ("PARTLY REPRODUCED" if partly else "NOT REPRODUCED")
+    return Verdict(ok, partly=partly, line=f"**{head}** (series_order) — Kendall τ={tau:+.2f} (need ≥ {ORDER_TAU:+.1f}) over "
                        f"{len(common)} series; paper's best is {'also' if same_best else 'not'} ours. "
                        f"Paper: {rank(paper)}. Ours: {rank(ours)}")
 
@@ -153,15 +181,20 @@ def shape_verdict(curve: pd.DataFrame, claim: ShapeClaim, xname: str = "x",
         parts.append(v.line if s == SERIES_ALL else f"[{s}] {v.line}")
     tested = [o for o in oks if o is not None]
     ok = None if not tested else all(tested)
+    partly = ok is False and any(tested)
     head = {True: "REPRODUCED", False: "NOT REPRODUCED", None: "NOT TESTED"}[ok]
-    return Verdict(ok, f"**{head}** ({claim.kind}) — " + "; ".join(parts))
+    if partly:
+        head = f"PARTLY REPRODUCED** ({sum(tested)} of {len(tested)} series) **"
+    return Verdict(ok, f"**{head}** ({claim.kind}) — " + "; ".join(parts), partly=partly)
 
 
-def markdown_report(spec: SearchSpace, table: pd.DataFrame, figure: Path, *, corpus: str) -> tuple[str, Verdict]:
+def markdown_report(spec: SearchSpace, table: pd.DataFrame, figure: Path, *, corpus: str,
+                    budget: str | None = None) -> tuple[str, Verdict]:
     curve = sweep_curve(table, spec)
     ref = reference_rows(spec.reference)
     verdict = shape_verdict(curve, spec.reference.shape, spec.parameters[spec.x_param].label or spec.x_param, ref)
     lines = [f"# {spec.name} — paper {spec.paper}", "", spec.description.strip(), "",
+             (f"Budget `{budget}`. " if budget else "") +
              f"Corpus `{corpus}`, method `{spec.base_config().method}`, metric `{spec.plot_metric}` "
              f"(objective `{spec.metric}`), {len(table)} result rows, "
              f"{table['trial_id'].nunique() if 'trial_id' in table else 0} trials.", "",
@@ -191,6 +224,10 @@ def markdown_report(spec: SearchSpace, table: pd.DataFrame, figure: Path, *, cor
     lines += pool_coverage_lines(table, spec)
     claim = spec.reference.shape
     lines += ["", "## Verdict", "", f"Paper's shape: {claim.description or claim.kind}", "", verdict.line, ""]
+    if verdict.reproduced is False:
+        from semiemo.analysis.diagnosis import diagnose, diagnosis_lines
+
+        lines += diagnosis_lines(diagnose(table, metric=spec.plot_metric, x=spec.x_param, series=spec.plot.series)) + [""]
     return "\n".join(lines), verdict
 
 
@@ -220,18 +257,26 @@ def pool_coverage_lines(table: pd.DataFrame, spec: SearchSpace) -> list[str]:
 
 def reproduce(name: str, *, corpus: str | None = None, quick: bool = False, out_dir: str | Path | None = None,
               storage_dir: str | Path | None = None, address: str | None = None, resume: bool = True,
-              data: Any = None, unlabeled: str | None = None) -> dict[str, Any]:
-    """Run the analysis `name` (a file in search_spaces/ or a YAML path); write figure + report."""
+              data: Any = None, unlabeled: str | None = None, budget: str | None = None,
+              verbose: int = 1) -> dict[str, Any]:
+    """Run the analysis `name` (a file in search_spaces/ or a YAML path); write figure + report + status.
+
+    `budget`: quick | full | paper (`quick=True` is `budget="quick"`); each budget has its own sweep
+    and report directories, so a quick run never resumes into a full one."""
     from semiemo.tune.runner import run_sweep
 
-    spec = load_spec(spec_path(name), corpus=corpus, quick=quick, unlabeled=unlabeled)
-    table = run_sweep(spec, address=address, storage_dir=storage_dir, resume=resume, data=data)
-    return render(spec, table, out_dir=out_dir)
+    budget = budget or ("quick" if quick else "full")
+    spec = load_spec(spec_path(name), corpus=corpus, budget=budget, unlabeled=unlabeled)
+    t0 = time.time()
+    table = run_sweep(spec, address=address, storage_dir=storage_dir or reproduce_sweeps(budget), resume=resume,
+                      data=data, verbose=verbose)
+    return render(spec, table, out_dir=out_dir or reproduce_root(budget), budget=budget, wall_s=time.time() - t0)
 
 
-def render(spec: SearchSpace, table: pd.DataFrame, out_dir: str | Path | None = None) -> dict[str, Any]:
-    """Figure + Markdown report for a finished sweep's table."""
-    out = Path(out_dir or reproduce_root()) / spec.name
+def render(spec: SearchSpace, table: pd.DataFrame, out_dir: str | Path | None = None, *,
+           budget: str | None = None, wall_s: float | None = None) -> dict[str, Any]:
+    """Figure + Markdown report (+ `status.json`) for a finished sweep's table."""
+    out = Path(out_dir or reproduce_root(budget)) / spec.name
     out.mkdir(parents=True, exist_ok=True)
     if spec.plot.kind == "confusion":
         from semiemo.analysis.confusion_panels import panel_file, plot_confusion_panels
@@ -239,30 +284,87 @@ def render(spec: SearchSpace, table: pd.DataFrame, out_dir: str | Path | None = 
         figure, shares = plot_confusion_panels(table, spec, out / FIGURE)
     else:
         figure, shares = plot_sweep(table, spec, out / FIGURE), {}
-    text, verdict = markdown_report(spec, table, figure, corpus=spec.base_config().corpus)
+    corpus = str(spec.base_config().corpus)
+    text, verdict = markdown_report(spec, table, figure, corpus=corpus, budget=budget)
     if shares:
         text += "\n## Confusion panels\n\nShare of test predictions on the most predicted class (1/C = no preference):\n\n"
         text += "\n".join(f"- {k}: {v:.3f} ([panel]({panel_file(k)}))" for k, v in shares.items()) + "\n"
     (out / REPORT).write_text(text)
     table.to_parquet(out / "results.parquet", index=False)
+    status = {"name": spec.name, "paper": spec.paper, "budget": budget or "full", "corpus": corpus,
+              "status": "done", "outcome": verdict.outcome, "verdict": verdict.line, "why": _why(verdict, table, spec),
+              "seeds": int(table["seed"].nunique()) if "seed" in table.columns and len(table) else 0,
+              "trials": int(table["trial_id"].nunique()) if "trial_id" in table.columns and len(table) else 0,
+              "wall_s": wall_s, "finished": time.strftime("%Y-%m-%d %H:%M:%S"), "spec_digest": spec_digest(spec)}
+    write_status(out, status)
     return {"name": spec.name, "figure": figure, "report": out / REPORT, "verdict": verdict.line,
-            "reproduced": verdict.reproduced, "table": table}
+            "reproduced": verdict.reproduced, "outcome": verdict.outcome, "table": table, "status": status}
+
+
+def _why(verdict: Verdict, table: pd.DataFrame, spec: SearchSpace) -> str:
+    """One phrase for the summary table: what was tested, and for a failure the measured lead cause."""
+    claim = verdict.line.split(" — ", 1)[-1]
+    short = claim if len(claim) <= 160 else claim[:157] + "…"
+    if verdict.reproduced is False:
+        from semiemo.analysis.diagnosis import diagnose, headline
+
+        return f"{short} · diagnosis: {headline(diagnose(table, metric=spec.plot_metric, x=spec.x_param, series=spec.plot.series))}"
+    return short
+
+
+def spec_digest(spec: SearchSpace) -> str:
+    """A hash of what the analysis runs: a changed YAML is not 'done' any more."""
+    import hashlib
+
+    body = json.dumps(spec.model_dump(mode="json", by_alias=True), sort_keys=True, default=str)
+    return hashlib.sha256(body.encode()).hexdigest()[:16]
+
+
+def write_status(folder: Path, status: dict[str, Any]) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = folder / (STATUS + ".tmp")
+    tmp.write_text(json.dumps(status, indent=1, default=str))
+    tmp.replace(folder / STATUS)
+
+
+def read_status(folder: Path) -> dict[str, Any] | None:
+    try:
+        return json.loads((folder / STATUS).read_text())
+    except (OSError, ValueError):
+        return None
 
 
 def list_analyses(out_dir: str | Path | None = None) -> pd.DataFrame:
-    """Every analysis in search_spaces/: name, paper, description, status (a report in the output dir)."""
-    out = Path(out_dir or reproduce_root())
+    """Every analysis in search_spaces/: name, paper, corpora, and the last run's budget, status, verdict.
+
+    `out_dir`: one report root (as given to `reproduce`); default: every budget under
+    `$SEMIEMO_HOME/reproduce/`, the newest run of each analysis wins."""
+    roots = [Path(out_dir)] if out_dir else [reproduce_root(b) for b in ("quick", "full", "paper")]
     rows = []
     for path in sorted(search_spaces_dir().glob("*.yaml")):
         try:
             spec = load_spec(path)
         except Exception as e:  # a broken file is listed with its error, not hidden
             rows.append({"name": path.stem, "paper": "", "status": f"invalid: {str(e).splitlines()[0]}",
-                         "variants": ""})
+                         "variants": "", "budget": "", "outcome": "", "verdict": "", "finished": ""})
             continue
-        done = sorted(p.parent.name for p in out.glob(f"{spec.name}*/{REPORT}")
-                      if p.parent.name == spec.name or p.parent.name.startswith(f"{spec.name}__"))
-        rows.append({"name": spec.name, "paper": spec.paper,
-                     "status": ("done: " + ", ".join(done)) if done else "not run",
-                     "variants": ", ".join(["synthetic", *spec.variants])})
-    return pd.DataFrame(rows, columns=["name", "paper", "status", "variants"])
+        runs = []
+        for root in roots:
+            for folder in sorted(root.glob(f"{spec.name}*")):
+                if folder.name != spec.name and not folder.name.startswith(f"{spec.name}__"):
+                    continue
+                st = read_status(folder)
+                if st is None and (folder / REPORT).is_file():   # a report from before status.json
+                    st = {"status": "done", "budget": root.name, "outcome": "", "verdict": "", "finished": ""}
+                if st is not None:
+                    runs.append({**st, "_folder": folder.name})
+        last = max(runs, key=lambda r: r.get("finished") or "") if runs else None
+        rows.append({"name": spec.name, "paper": spec.paper, "variants": ", ".join(["synthetic", *spec.variants]),
+                     "status": "not run" if last is None else
+                     (f"{last.get('status', 'done')}: {last['_folder']}" if last["_folder"] != spec.name
+                      else str(last.get("status", "done"))),
+                     "budget": "" if last is None else str(last.get("budget", "")),
+                     "outcome": "" if last is None else str(last.get("outcome", "")),
+                     "verdict": "" if last is None else str(last.get("verdict", "") or last.get("why", "")),
+                     "finished": "" if last is None else str(last.get("finished", ""))})
+    return pd.DataFrame(rows, columns=["name", "paper", "status", "variants", "budget", "outcome", "verdict", "finished"])

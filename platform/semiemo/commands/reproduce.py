@@ -1,4 +1,4 @@
-"""`semiemo reproduce NAME`: regenerate one of the papers' hyperparameter analyses; `--list` lists them."""
+"""`semiemo reproduce NAME | --all | --list`: regenerate the papers' analyses beside their numbers."""
 
 from __future__ import annotations
 
@@ -11,33 +11,84 @@ def register(app: typer.Typer) -> None:
 
 def reproduce(
     name: str = typer.Argument(None, help="An analysis in search_spaces/ (e.g. mmmd_lambda_u) or a YAML path"),
-    list_: bool = typer.Option(False, "--list", help="List every analysis with its paper and status"),
+    all_: bool = typer.Option(False, "--all", help="Every analysis in search_spaces/, one progress view, one index"),
+    list_: bool = typer.Option(False, "--list", help="List every analysis with its paper, last run and verdict"),
+    budget: str = typer.Option(None, "--budget", help="quick | full | paper (default full; --all: quick)"),
     corpus: str = typer.Option("synthetic", "--corpus", help="synthetic | casia (or any corpus spec)"),
-    quick: bool = typer.Option(False, "--quick", help="Fewer seeds, epochs and points (the file's `quick:`)"),
+    quick: bool = typer.Option(False, "--quick", help="Same as --budget quick"),
     unlabeled: str = typer.Option(None, "--unlabeled", help="external unlabeled pool (corpus specs joined by '+'); "
                                   "overrides experiment.unlabeled"),
     address: str = typer.Option(None, "--address", help="Ray address; default $RAY_ADDRESS or a local Ray"),
-    out_dir: str = typer.Option(None, "--out", help="Where figures/reports go; default $SEMIEMO_HOME/reproduce"),
-    resume: bool = typer.Option(True, "--resume/--no-resume"),
+    out_dir: str = typer.Option(None, "--out", help="Where reports go; default $SEMIEMO_HOME/reproduce/<budget>"),
+    resume: bool = typer.Option(True, "--resume/--no-resume", help="Skip finished analyses and trials"),
+    estimate: bool = typer.Option(False, "--estimate", help="With --budget paper: count the paper budget's steps and "
+                                  "measure their per-step cost here, instead of running it"),
 ) -> None:
-    """Run the analysis's sweep, write figure.png and report.md beside the paper's rows, print the verdict."""
+    """Run an analysis's sweep (or all of them), write figure.png and report.md beside the paper's rows,
+    print the verdict."""
     from rich.console import Console
-    from rich.table import Table
 
     from semiemo.analysis import reproduce as repro
+    from semiemo.tune.space import BUDGETS
 
     console = Console(highlight=False)
+    if quick and budget not in (None, "quick"):
+        console.print(f"[red]--quick contradicts --budget {budget}[/]")
+        raise typer.Exit(2)
+    budget = budget or ("quick" if quick or all_ else "full")
+    if budget not in BUDGETS:
+        console.print(f"[red]--budget must be one of {', '.join(BUDGETS)}, got {budget!r}[/]")
+        raise typer.Exit(2)
     if list_:
-        table = Table("analysis", "paper", "corpora", "status")
-        for _, r in repro.list_analyses(out_dir).iterrows():
-            table.add_row(r["name"], r["paper"], r["variants"], r["status"])
-        console.print(table)
+        _print_list(console, out_dir)
+        return
+    if estimate:
+        if budget != "paper":
+            console.print("[red]--estimate goes with --budget paper[/]")
+            raise typer.Exit(2)
+        from semiemo.analysis.paper_cost import estimate_all
+
+        estimate_all(None if all_ or not name else [name], out=out_dir)
+        return
+    if all_:
+        from semiemo.analysis.reproduce_all import reproduce_all
+
+        if unlabeled:
+            console.print("[red]--unlabeled applies to one analysis; run `semiemo reproduce NAME --unlabeled ...`[/]")
+            raise typer.Exit(2)
+        reproduce_all(budget, corpus=None if corpus == "synthetic" else corpus, address=address, out_dir=out_dir,
+                      resume=resume)
         return
     if not name:
-        console.print("[red]give an analysis NAME, or --list[/]")
+        console.print("[red]give an analysis NAME, --all, or --list[/]")
         raise typer.Exit(2)
-    result = repro.reproduce(name, corpus=None if corpus == "synthetic" else corpus, quick=quick,
+    result = repro.reproduce(name, corpus=None if corpus == "synthetic" else corpus, budget=budget,
                              out_dir=out_dir, address=address, resume=resume, unlabeled=unlabeled)
     console.print(f"figure  {result['figure']}")
     console.print(f"report  {result['report']}")
     console.print(result["verdict"])
+
+
+def _print_list(console, out_dir: str | None) -> None:
+    from rich.table import Table
+
+    from semiemo.analysis import reproduce as repro
+    from semiemo.analysis.coverage import source_coverage
+
+    table = Table(show_lines=False)
+    table.add_column("analysis", no_wrap=True)
+    for col in ("paper", "corpora", "last run", "budget", "outcome"):
+        table.add_column(col)
+    table.add_column("verdict", ratio=1)
+    for _, r in repro.list_analyses(out_dir).iterrows():
+        verdict = r["verdict"] if len(r["verdict"]) <= 110 else r["verdict"][:107] + "…"
+        table.add_row(r["name"], r["paper"], r["variants"], r["status"] + (f" ({r['finished']})" if r["finished"] else ""),
+                      r["budget"], r["outcome"], verdict)
+    console.print(table)
+    cov = source_coverage()
+    missing = cov[cov["analyses"] == ""]
+    if len(missing):
+        t2 = Table("paper", "source", "rows", "why no analysis", title="paper_results.csv sources without an analysis")
+        for _, r in missing.iterrows():
+            t2.add_row(r["paper"], r["source"], str(r["rows"]), r["why"] or "[red]no reason given[/]")
+        console.print(t2)

@@ -83,6 +83,7 @@ class FoldResult:
     unlabeled_rows_drawn: int = 0         # distinct pool rows drawn at least once (all workers)
     unlabeled_draws: int = 0              # unlabeled row draws in total (all workers)
     selection_start_epoch: int = 0        # first epoch (1-based: +1) that checkpoint selection counted
+    steps_run: int = 0                    # optimizer steps in total (including before a resume): wall_time_s / steps_run is the per-step cost
     method: Any = field(default=None, repr=False)  # the trained method (best state), with `return_method=True`
 
 
@@ -424,6 +425,7 @@ def fit_fold(
         unlabeled_rows_drawn=drawn,
         unlabeled_draws=draws,
         selection_start_epoch=selection_start,
+        steps_run=step,
         method=method if return_method else None,
     )
 

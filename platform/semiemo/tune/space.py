@@ -185,7 +185,9 @@ class SearchSpace(_Strict):
     max_concurrent_trials: int | None = None
     reference: Reference = Field(default_factory=Reference)
     plot: Plot = Field(default_factory=Plot)
-    quick: dict[str, Any] = Field(default_factory=dict)       # overrides for `reproduce --quick`
+    quick: dict[str, Any] = Field(default_factory=dict)       # overrides for `--budget quick` (`--quick`)
+    paper_budget: dict[str, Any] = Field(default_factory=dict)  # overrides for `--budget paper` (default: _default_paper)
+    in_all: bool = True                # run by `reproduce --all` (false: e.g. the demo's own sweep)
     variants: dict[str, Variant] = Field(default_factory=dict)  # e.g. {casia: {overrides: {...}}}
     # A table of methods (e.g. paper 003 Table 3): named experiment variants, each a mapping of
     # ExperimentConfig paths (dotted) -> values over `experiment`; the parameter `arm` picks one.
@@ -293,10 +295,15 @@ def _check_path(path: str, methods: list[str]) -> str | None:
 
 
 # --- loading -------------------------------------------------------------------------------------------
+BUDGETS = ("quick", "full", "paper")
+
+
 def load_spec(path: str | Path, *, corpus: str | None = None, quick: bool = False,
-              unlabeled: str | None = None) -> SearchSpace:
-    """Read and validate a search-space YAML; `corpus` picks a variant (e.g. casia), `quick` the quick
-    overrides, `unlabeled` adds an external unlabeled pool (`experiment.unlabeled`; the name gets `+pool`)."""
+              unlabeled: str | None = None, budget: str | None = None) -> SearchSpace:
+    """Read and validate a search-space YAML; `corpus` picks a variant (e.g. casia), `budget` the size:
+    `quick` (the file's `quick:` overrides; `quick=True` says the same), `full` (the file as written) or
+    `paper` (the papers' own sizes: `paper_budget:`, else `_default_paper`); `unlabeled` adds an external
+    unlabeled pool (`experiment.unlabeled`; the name gets `+pool`)."""
     path = Path(path)
     if not path.is_file():
         raise SpecError(f"{path}: no such search-space file")
@@ -306,11 +313,17 @@ def load_spec(path: str | Path, *, corpus: str | None = None, quick: bool = Fals
         raise SpecError(f"{path}: not valid YAML: {e}") from e
     if not isinstance(raw, dict):
         raise SpecError(f"{path}: expected a mapping at the top level, got {type(raw).__name__}")
-    return spec_from_dict(raw, source=str(path), corpus=corpus, quick=quick, unlabeled=unlabeled)
+    return spec_from_dict(raw, source=str(path), corpus=corpus, quick=quick, unlabeled=unlabeled, budget=budget)
 
 
 def spec_from_dict(raw: dict[str, Any], *, source: str = "<dict>", corpus: str | None = None,
-                   quick: bool = False, unlabeled: str | None = None) -> SearchSpace:
+                   quick: bool = False, unlabeled: str | None = None, budget: str | None = None) -> SearchSpace:
+    if budget is not None and budget not in BUDGETS:
+        raise SpecError(f"unknown budget {budget!r}; choose one of {', '.join(BUDGETS)}")
+    if quick and budget not in (None, "quick"):
+        raise SpecError(f"quick=True contradicts budget={budget!r}")
+    quick = quick or budget == "quick"
+    paper = budget == "paper"
     raw = copy.deepcopy(raw)
     _precheck_parameters(raw, source)
     spec = _validate(raw, source)
@@ -318,12 +331,14 @@ def spec_from_dict(raw: dict[str, Any], *, source: str = "<dict>", corpus: str |
         raw = _apply_variant(raw, spec, corpus, source)
     if quick:
         raw = apply_overrides(raw, spec.quick or _default_quick(spec), source, "quick")
+    if paper:
+        raw = apply_overrides(raw, spec.paper_budget or _default_paper(spec), source, "paper_budget")
     if unlabeled:
         from semiemo.corpora.unlabeled_pool import spec_slug
 
         raw.setdefault("experiment", {})["unlabeled"] = unlabeled
         raw["name"] = f"{raw.get('name', spec.name)}+{spec_slug(unlabeled, 24)}"
-    if corpus or quick or unlabeled:
+    if corpus or quick or paper or unlabeled:
         spec = _validate(raw, source)
     _check_semantics(spec, source)
     spec._source_path = source
@@ -463,6 +478,30 @@ def _default_quick(spec: SearchSpace) -> dict[str, Any]:
     epochs = spec.base_config().train.epochs
     return {"seeds": spec.seeds[:2], "experiment.train.epochs": min(epochs, 3),
             "experiment.protocol.max_folds": 1}
+
+
+PAPER_EPOCHS = 50
+PAPER_UNLABELED = 500_000
+
+
+def _default_paper(spec: SearchSpace) -> dict[str, Any]:
+    """`--budget paper` without a `paper_budget:` section: the papers' sizes — 50 epochs, every fold, and
+    a synthetic unlabeled pool of 500k utterances where the analysis has a pool at all."""
+    cfg = spec.base_config()
+    out: dict[str, Any] = {"experiment.train.epochs": max(PAPER_EPOCHS, cfg.train.epochs),
+                           "experiment.protocol.max_folds": None}
+    corpus = str(cfg.corpus)
+    if corpus.split(":", 1)[0] == "synthetic":
+        import re
+
+        if re.search(r"(?<![a-z_])(n_)?unlabeled=(\d+)", corpus):
+            corpus = re.sub(r"(?<![a-z_])(n_)?unlabeled=(\d+)",
+                            lambda m: m.group(0) if m.group(2) == "0" else f"{m.group(1) or ''}unlabeled={PAPER_UNLABELED}",
+                            corpus)
+        else:
+            corpus += (":" if ":" not in corpus else ",") + f"unlabeled={PAPER_UNLABELED}"
+        out["experiment.corpus"] = corpus
+    return out
 
 
 # --- translation ---------------------------------------------------------------------------------------

@@ -1,0 +1,217 @@
+"""`reproduce --all`: every analysis in search_spaces/ at one budget, one progress view, one report.
+
+Resumable at two levels: an analysis whose `status.json` says done for the same spec (digest) is skipped,
+and an interrupted analysis resumes its Tune sweep (finished trials are not trained again). An analysis
+that cannot run (its corpus is not on this machine) or fails is recorded with its reason and the rest
+go on; nothing is dropped from the index.
+
+Layout (`<out>` = `$SEMIEMO_HOME/reproduce/<budget>` unless given):
+
+    <out>/index.md, index.html   the summary table and every analysis's section (figures inline in HTML)
+    <out>/runs.jsonl             one line per invocation: start, end, wall time, what ran and what was skipped
+    <out>/<analysis>/            report.md, figure.png, results.parquet, status.json
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from semiemo.analysis.reproduce import (STATUS, read_status, render, reproduce_root, reproduce_sweeps,
+                                        search_spaces_dir, spec_digest, write_status)
+from semiemo.tune.space import SearchSpace, load_spec, trial_budget
+
+
+@dataclass
+class Planned:
+    name: str
+    spec: SearchSpace | None        # None: the file did not load for this corpus/budget
+    error: str = ""
+
+
+def plan(budget: str, corpus: str | None = None, names: list[str] | None = None,
+         spaces: Path | None = None) -> list[Planned]:
+    """The analyses `--all` runs, in file order: every search space marked `in_all` (or `names`)."""
+    out = []
+    for path in sorted((spaces or search_spaces_dir()).glob("*.yaml")):
+        if names is not None and path.stem not in names:
+            continue
+        try:
+            spec = load_spec(path, corpus=corpus, budget=budget)
+        except Exception as e:  # listed with the reason, never hidden
+            out.append(Planned(path.stem, None, f"{type(e).__name__}: {str(e).splitlines()[0]}"))
+            continue
+        if spec.in_all or names is not None:
+            out.append(Planned(spec.name, spec))
+    return out
+
+
+def _not_run(p: Planned, budget: str, why: str, status: str = "not run") -> dict[str, Any]:
+    spec = p.spec
+    return {"name": p.name, "paper": spec.paper if spec else "", "budget": budget, "status": status,
+            "outcome": "", "verdict": "", "why": why, "seeds": 0, "trials": 0, "wall_s": None,
+            "corpus": str(spec.base_config().corpus) if spec else "", "finished": time.strftime("%Y-%m-%d %H:%M:%S"),
+            "spec_digest": spec_digest(spec) if spec else ""}
+
+
+def _is_missing_data(e: BaseException) -> bool:
+    """A corpus that is not on this machine (the loaders raise FileNotFoundError naming the path and fix)."""
+    return isinstance(e, FileNotFoundError)
+
+
+class _LedgerWatch:
+    """Counts finished trials of the running sweep by reading its ledger (works for fresh and restored sweeps)."""
+
+    def __init__(self, ledger: Path, on_count: Callable[[int], None]) -> None:
+        self.ledger, self.on_count = ledger, on_count
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.wait(1.0):
+            self.on_count(self.count())
+
+    def count(self) -> int:
+        try:
+            return sum(1 for line in self.ledger.read_text().splitlines() if line.strip())
+        except OSError:
+            return 0
+
+    def __enter__(self) -> "_LedgerWatch":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._stop.set()
+        self._thread.join(timeout=2)
+        self.on_count(self.count())
+
+
+def reproduce_all(budget: str = "quick", *, corpus: str | None = None, address: str | None = None,
+                  out_dir: str | Path | None = None, storage_dir: str | Path | None = None,
+                  names: list[str] | None = None, resume: bool = True, spaces: Path | None = None,
+                  data: Callable[[SearchSpace], Any] | None = None, progress: bool = True,
+                  after_each: Callable[[dict[str, Any]], None] | None = None) -> list[dict[str, Any]]:
+    """Run every planned analysis; returns one status dict per analysis (also in `<out>/*/status.json`).
+
+    `data(spec)`: a FeatureSet per analysis instead of loading its corpus (tests). `after_each(status)` is
+    called after each analysis (done, skipped or not run), e.g. to stop early."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from semiemo.tune.runner import run_sweep, sweep_dir
+
+    root = Path(out_dir or reproduce_root(budget))
+    root.mkdir(parents=True, exist_ok=True)
+    storage = Path(storage_dir or reproduce_sweeps(budget))
+    planned = plan(budget, corpus, names, spaces)
+    statuses: dict[str, dict[str, Any]] = {}
+    for p in planned:  # what earlier runs left: the index shows it until this run replaces it
+        st = read_status(root / p.name)
+        statuses[p.name] = st if st else _not_run(p, budget, "not reached yet")
+    header = _header(budget, corpus, address)
+    console = Console(highlight=False)
+    t_start, ran, skipped = time.time(), [], []
+    totals = {p.name: trial_budget(p.spec) if p.spec else 0 for p in planned}
+
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=console, disable=not progress, transient=False) as bar:
+        all_task = bar.add_task(f"[bold]reproduce --all --budget {budget}", total=len(planned))
+        trials_task = bar.add_task("trials", total=sum(totals.values()))
+        done_trials = 0
+        for p in planned:
+            prior = read_status(root / p.name)
+            if p.spec is None:
+                st = _not_run(p, budget, f"invalid search space: {p.error}", status="error")
+            elif resume and prior and prior.get("status") == "done" and prior.get("spec_digest") == spec_digest(p.spec):
+                st = prior
+                skipped.append(p.name)
+                console.print(f"[dim]skip[/] {p.name}: done earlier ({prior.get('outcome')}, {prior.get('finished')})")
+            else:
+                st = _run_one(p, budget, root, storage, address, resume, data, bar, trials_task, done_trials,
+                              sweep_dir, run_sweep)
+                ran.append(p.name)
+                console.print(f"{'[green]✓' if st['status'] == 'done' else '[yellow]✗'}[/] {p.name}: "
+                              f"{st.get('outcome') or st['status']} ({_wall(st.get('wall_s'))}) — {st.get('why', '')[:150]}")
+            done_trials += totals[p.name]
+            bar.update(trials_task, completed=done_trials)
+            bar.advance(all_task)
+            statuses[p.name] = st
+            _write(root, planned, statuses, header, t_start)
+            if after_each is not None:
+                after_each(st)
+    wall = time.time() - t_start
+    with (root / "runs.jsonl").open("a") as f:
+        f.write(json.dumps({"started": time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(t_start)),
+                            "wall_s": round(wall, 1), "budget": budget, "corpus": corpus or "synthetic",
+                            "ran": ran, "skipped": skipped}) + "\n")
+    _write(root, planned, statuses, header, t_start)
+    console.print(f"index: {root / 'index.md'}  ·  {root / 'index.html'}  ·  wall {_wall(wall)}")
+    return [statuses[p.name] for p in planned]
+
+
+def _run_one(p: Planned, budget: str, root: Path, storage: Path, address: str | None, resume: bool,
+             data: Callable[[SearchSpace], Any] | None, bar: Any, trials_task: Any, done_before: int,
+             sweep_dir: Callable, run_sweep: Callable) -> dict[str, Any]:
+    spec = p.spec
+    assert spec is not None
+    folder = root / p.name
+    (folder / STATUS).unlink(missing_ok=True)
+    t0 = time.time()
+    ledger = sweep_dir(spec, storage) / "finished.jsonl"
+    bar.update(trials_task, description=f"trials of {p.name}")
+    try:
+        with _LedgerWatch(ledger, lambda n: bar.update(trials_task, completed=done_before + n)):
+            table = run_sweep(spec, address=address, storage_dir=storage, resume=resume,
+                              data=data(spec) if data else None, verbose=0)
+        return render(spec, table, out_dir=root, budget=budget, wall_s=time.time() - t0)["status"]
+    except KeyboardInterrupt:
+        raise
+    except Exception as e:  # one analysis's failure is recorded with its reason; the rest go on
+        missing = _is_missing_data(e)
+        st = _not_run(p, budget, ("data not on this machine: " if missing else "failed: ")
+                      + f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}",
+                      status="not run" if missing else "error")
+        st["wall_s"] = time.time() - t0
+        write_status(folder, st)
+        return st
+
+
+def _write(root: Path, planned: list[Planned], statuses: dict[str, dict[str, Any]], header: dict[str, Any],
+           t_start: float) -> None:
+    from semiemo.analysis.coverage import source_coverage
+    from semiemo.analysis.index_report import write_index
+
+    cov = source_coverage()
+    uncovered = cov[cov["analyses"] == ""].to_dict("records")
+    walls = [s.get("wall_s") for s in statuses.values() if s.get("status") == "done" and s.get("wall_s")]
+    head = {**header, "this invocation's wall time so far": _wall(time.time() - t_start),
+            "sum of the analyses' own wall times (over every invocation)": _wall(sum(walls)) if walls else "—"}
+    write_index(root, [statuses[p.name] for p in planned], header=head, uncovered=uncovered)
+
+
+def _header(budget: str, corpus: str | None, address: str | None) -> dict[str, Any]:
+    import platform as _platform
+
+    try:
+        import torch
+
+        device = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "CPU only"
+    except Exception:  # torch missing is reported elsewhere
+        device = "unknown"
+    return {"budget": budget, "corpus": corpus or "synthetic (each analysis's own stand-in)",
+            "cluster": address or os.environ.get("RAY_ADDRESS") or "local Ray",
+            "machine": f"{_platform.node()}, {os.cpu_count()} CPU cores, {device}",
+            "generated": time.strftime("%Y-%m-%d %H:%M:%S")}
+
+
+def _wall(seconds: Any) -> str:
+    if seconds is None:
+        return "—"
+    s = float(seconds)
+    return f"{s / 60:.1f} min" if s >= 60 else f"{s:.0f} s"

@@ -1,0 +1,122 @@
+"""`reproduce --all`: interrupted after the first analysis, the rerun skips it and runs the rest; an
+analysis whose corpus is absent is listed as not run with the reason; the index (Markdown + self-contained
+HTML) has the summary table and every analysis; budgets resolve to different sizes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from gaussian_featureset import gaussian_featureset
+from semiemo.tune.space import load_spec
+
+
+def _spec(name: str, corpus: str = "gauss") -> dict:
+    return {
+        "name": name, "paper": "000 Fig. 5a",
+        "experiment": {"corpus": corpus, "features": ["egemaps"], "method": "supervised", "model_hidden": [8],
+                       "protocol": {"name": "speaker_kfold", "folds": 2, "max_folds": 1},
+                       "train": {"epochs": 1, "batch_size": 16}},
+        "parameters": {"train.lr": {"grid": [0.001, 0.01], "scale": "log", "label": "lr"}},
+        "seeds": [0], "resources_per_trial": {"cpu": 1},
+        "reference": {"rows": [{"paper": "000", "source": "Fig. 5(a)"}],
+                      "shape": {"kind": "increasing", "description": "test"}},
+        "quick": {"experiment.train.epochs": 1},
+    }
+
+
+class Stop(KeyboardInterrupt):
+    pass
+
+
+def test_reproduce_all_resumes_after_an_interrupt_and_writes_one_index(tmp_path, ray_local):
+    from semiemo.analysis.reproduce_all import reproduce_all
+
+    spaces = tmp_path / "spaces"
+    spaces.mkdir()
+    for name, corpus in (("a_first", "gauss"), ("b_second", "gauss"), ("c_absent", "iemocap:/nonexistent/IEMOCAP")):
+        (spaces / f"{name}.yaml").write_text(yaml.safe_dump(_spec(name, corpus), allow_unicode=True))
+    data = gaussian_featureset(n_per_class_speaker=4, speakers=4, dim=6)
+
+    def feed(spec):
+        return data if spec.base_config().corpus == "gauss" else None
+
+    out, sweeps = tmp_path / "out", tmp_path / "sweeps"
+    seen: list[str] = []
+
+    def interrupt(status):
+        seen.append(status["name"])
+        raise Stop
+
+    with pytest.raises(Stop):
+        reproduce_all("quick", out_dir=out, storage_dir=sweeps, spaces=spaces, data=feed, progress=False,
+                      after_each=interrupt)
+    assert seen == ["a_first"]
+    first = json.loads((out / "a_first" / "status.json").read_text())
+    assert first["status"] == "done" and first["budget"] == "quick" and first["wall_s"] > 0
+    assert not (out / "b_second" / "status.json").exists()
+    # the index already exists after the first analysis, the others marked as not reached
+    assert "not reached yet" in (out / "index.md").read_text()
+
+    statuses = reproduce_all("quick", out_dir=out, storage_dir=sweeps, spaces=spaces, data=feed, progress=False)
+    by = {s["name"]: s for s in statuses}
+    assert by["a_first"]["finished"] == first["finished"]          # skipped, not re-run
+    run = json.loads((out / "runs.jsonl").read_text().splitlines()[-1])
+    assert run["skipped"] == ["a_first"] and run["ran"] == ["b_second", "c_absent"]
+    assert by["b_second"]["status"] == "done" and by["b_second"]["outcome"] in ("reproduced", "not", "not tested")
+    assert by["c_absent"]["status"] == "not run" and "/nonexistent/IEMOCAP" in by["c_absent"]["why"]
+
+    index = (out / "index.md").read_text()
+    assert "| analysis | paper source | outcome | why |" in index
+    for name in ("a_first", "b_second", "c_absent"):
+        assert f"[{name}](#{name})" in index and f"## {name} — paper 000 Fig. 5a" in index
+    assert "![a_first](a_first/figure.png)" in index                 # figure links point into the folder
+    html = (out / "index.html").read_text()
+    assert html.count("data:image/png;base64,") >= 2 and "<table>" in html and "http" not in html.split("<body>")[1][:200]
+    assert "Paper sources without an analysis" in index and "Table 6" in index   # uncovered sources with reasons
+
+
+def test_budgets_give_different_sizes_and_separate_names():
+    path = Path(__file__).resolve().parents[1] / "search_spaces" / "fixmatch_tau.yaml"
+    quick, full, paper = (load_spec(path, budget=b) for b in ("quick", "full", "paper"))
+    assert quick.base_config().train.epochs < full.base_config().train.epochs <= paper.base_config().train.epochs == 50
+    assert paper.base_config().protocol.max_folds is None
+    assert "unlabeled=500000" in str(paper.base_config().corpus)
+    assert load_spec(path, quick=True).model_dump() == quick.model_dump()
+
+
+def test_every_paper_source_has_an_analysis_or_a_reason():
+    from semiemo.analysis.coverage import source_coverage
+
+    cov = source_coverage()
+    bare = cov[(cov["analyses"] == "") & (cov["why"] == "")]
+    assert bare.empty, f"sources with neither an analysis nor a reason: {bare[['paper', 'source']].values.tolist()}"
+    assert (cov["analyses"] != "").sum() >= 20
+
+
+def test_partly_when_some_series_hold_and_diagnosis_measures_seed_noise():
+    import pandas as pd
+
+    from semiemo.analysis.diagnosis import diagnose, headline
+    from semiemo.analysis.reproduce import shape_verdict
+    from semiemo.tune.space import ShapeClaim
+
+    curve = pd.concat([pd.DataFrame({"series": s, "x": [0, 1, 2], "mean": m, "n": 3})
+                       for s, m in (("a", [0.4, 0.5, 0.6]), ("b", [0.6, 0.5, 0.4]))])
+    v = shape_verdict(curve, ShapeClaim(kind="increasing"))
+    assert v.reproduced is False and v.partly and v.outcome == "partly" and "PARTLY REPRODUCED" in v.line
+    assert "1 of 2 series" in v.line
+    # three points whose means differ by far less than the seed-to-seed spread: noise explains it
+    rows = [{"x": x, "seed": s, "test_ua": 0.5 + 0.001 * x + (0.05 if s % 2 else -0.05), "val_ua": 0.5,
+             "status": "TERMINATED", "best_epoch": 3, "epochs_run": 3, "n_unlabeled": 100,
+             "unlabeled_rows_drawn": 30, "pseudo_label_accuracy": 0.4, "test_confusion": "[[1, 0], [0, 1]]"}
+            for x in (0, 1, 2) for s in range(4)]
+    found = {f.what: f for f in diagnose(pd.DataFrame(rows), metric="test_ua", x="x")}
+    assert found["seed noise"].explains and "ratio 0.0" in found["seed noise"].line
+    assert found["training length"].explains and "100% of 12 runs" in found["training length"].line
+    assert found["pool"].explains and "30%" in found["pool"].line
+    assert found["chance"].explains and "chance 0.5000 (1/2 classes)" in found["chance"].line
+    assert headline(list(found.values()))
