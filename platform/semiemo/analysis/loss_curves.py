@@ -19,12 +19,13 @@ import pandas as pd
 PAPER_001_TAGS = ("cls", "rec", "pair", "unpaired", "u_rec", "u_pair", "u_unpaired")
 
 
-def read_scalars(run_dir: str | Path, prefix: str = "train/") -> pd.DataFrame:
-    """Long table (events_dir, tag, step, value) of every `prefix*` scalar under `run_dir`."""
+def read_scalars(run_dir: str | Path | list, prefix: str = "train/") -> pd.DataFrame:
+    """Long table (events_dir, tag, step, value) of every `prefix*` scalar under `run_dir` (or several)."""
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
     rows = []
-    dirs = sorted({p.parent for p in Path(run_dir).rglob("events.out.tfevents.*")})
+    roots = run_dir if isinstance(run_dir, list) else [run_dir]
+    dirs = sorted({p.parent for r in roots for p in Path(r).rglob("events.out.tfevents.*")})
     if not dirs:
         raise FileNotFoundError(f"no TensorBoard events under {str(run_dir)!r}; point at a run's output folder "
                                 "(it holds tb/seed<k>/<fold>/events.out.tfevents.*)")
@@ -37,7 +38,7 @@ def read_scalars(run_dir: str | Path, prefix: str = "train/") -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["events_dir", "tag", "step", "value"])
 
 
-def plot_loss_curves(run_dir: str | Path, out: str | Path, tags: tuple[str, ...] = PAPER_001_TAGS) -> Path:
+def plot_loss_curves(run_dir: str | Path | list, out: str | Path, tags: tuple[str, ...] = PAPER_001_TAGS) -> Path:
     """PNG with one panel per tag present: mean over event folders per epoch, thin lines per folder."""
     import matplotlib
 
@@ -67,7 +68,7 @@ def plot_loss_curves(run_dir: str | Path, out: str | Path, tags: tuple[str, ...]
     return out
 
 
-def trend_summary(run_dir: str | Path, tags: tuple[str, ...] = PAPER_001_TAGS) -> dict[str, tuple[float, float]]:
+def trend_summary(run_dir: str | Path | list, tags: tuple[str, ...] = PAPER_001_TAGS) -> dict[str, tuple[float, float]]:
     """(first-epoch mean, last-epoch mean) per tag: what the Fig. 7(b) claims are checked against."""
     table = read_scalars(run_dir)
     out = {}

@@ -268,14 +268,18 @@ def reproduce(name: str, *, corpus: str | None = None, quick: bool = False, out_
     budget = budget or ("quick" if quick else "full")
     spec = load_spec(spec_path(name), corpus=corpus, budget=budget, unlabeled=unlabeled)
     t0 = time.time()
-    table = run_sweep(spec, address=address, storage_dir=storage_dir or reproduce_sweeps(budget), resume=resume,
-                      data=data, verbose=verbose)
-    return render(spec, table, out_dir=out_dir or reproduce_root(budget), budget=budget, wall_s=time.time() - t0)
+    from semiemo.tune.runner import sweep_dir
+
+    storage = storage_dir or reproduce_sweeps(budget)
+    table = run_sweep(spec, address=address, storage_dir=storage, resume=resume, data=data, verbose=verbose)
+    return render(spec, table, out_dir=out_dir or reproduce_root(budget), budget=budget, wall_s=time.time() - t0,
+                  trials_dir=sweep_dir(spec, storage) / "trials")
 
 
 def render(spec: SearchSpace, table: pd.DataFrame, out_dir: str | Path | None = None, *,
-           budget: str | None = None, wall_s: float | None = None) -> dict[str, Any]:
-    """Figure + Markdown report (+ `status.json`) for a finished sweep's table."""
+           budget: str | None = None, wall_s: float | None = None, trials_dir: Path | None = None) -> dict[str, Any]:
+    """Figure + Markdown report (+ `status.json`) for a finished sweep's table; `trials_dir` (the sweep's
+    per-trial outputs) is read for `plot.loss_curves`."""
     out = Path(out_dir or reproduce_root(budget)) / spec.name
     out.mkdir(parents=True, exist_ok=True)
     if spec.plot.kind == "confusion":
@@ -289,6 +293,8 @@ def render(spec: SearchSpace, table: pd.DataFrame, out_dir: str | Path | None = 
     if shares:
         text += "\n## Confusion panels\n\nShare of test predictions on the most predicted class (1/C = no preference):\n\n"
         text += "\n".join(f"- {k}: {v:.3f} ([panel]({panel_file(k)}))" for k, v in shares.items()) + "\n"
+    if spec.plot.loss_curves and trials_dir is not None:
+        text += loss_curve_section(spec, table, Path(trials_dir), out)
     (out / REPORT).write_text(text)
     table.to_parquet(out / "results.parquet", index=False)
     status = {"name": spec.name, "paper": spec.paper, "budget": budget or "full", "corpus": corpus,
@@ -299,6 +305,36 @@ def render(spec: SearchSpace, table: pd.DataFrame, out_dir: str | Path | None = 
     write_status(out, status)
     return {"name": spec.name, "figure": figure, "report": out / REPORT, "verdict": verdict.line,
             "reproduced": verdict.reproduced, "outcome": verdict.outcome, "table": table, "status": status}
+
+
+LOSS_FIGURE = "loss_curves.png"
+
+
+def loss_curve_section(spec: SearchSpace, table: pd.DataFrame, trials_dir: Path, out: Path) -> str:
+    """The per-epoch training losses of the last x point's trials, drawn from their TensorBoard logs."""
+    from semiemo.analysis.loss_curves import plot_loss_curves, trend_summary
+
+    done = table[table["status"] == "TERMINATED"] if "status" in table.columns else table
+    if done.empty or spec.x_param not in done.columns:
+        return ""
+    last = sweep_curve(done, spec)["x"].iloc[-1]
+    ids = done[done[spec.x_param].astype(str) == str(last)]["trial_id"].unique()
+    dirs = [trials_dir / str(t) for t in ids if (trials_dir / str(t)).is_dir()]
+    tags = tuple(spec.plot.loss_curves)
+    try:
+        figure = plot_loss_curves(dirs, out / LOSS_FIGURE, tags)
+        trends = trend_summary(dirs, tags)
+    except (FileNotFoundError, ValueError) as e:
+        return f"\n## Loss curves\n\n_not drawn: {e}_\n"
+    lines = ["", f"## Loss curves ({spec.x_param}={_fmt(last)}, {len(dirs)} trials)", "", f"![loss curves]({figure.name})", "",
+             "| loss | first epoch | last epoch | direction |", "|---|---|---|---|"]
+    lines += [f"| {t} | {a:+.4f} | {b:+.4f} | {'down' if b < a else 'up'} |" for t, (a, b) in trends.items()]
+    if {"cls", "pair", "unpaired"} <= set(trends):   # paper 001 Fig. 7(b)'s claims
+        down = trends["cls"][1] < trends["cls"][0]
+        d_pair, d_unp = (trends[t][1] - trends[t][0] for t in ("pair", "unpaired"))
+        lines += ["", f"Paper 001 Fig. 7(b): L_cls falls — {'yes' if down else 'no'}; L_pair and L_unpaired move in "
+                      f"opposite directions — {'yes' if d_pair * d_unp < 0 else 'no'} ({d_pair:+.4f} vs {d_unp:+.4f})."]
+    return "\n".join(lines) + "\n"
 
 
 def _why(verdict: Verdict, table: pd.DataFrame, spec: SearchSpace) -> str:

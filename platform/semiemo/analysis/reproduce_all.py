@@ -169,7 +169,8 @@ def _run_one(p: Planned, budget: str, root: Path, storage: Path, address: str | 
         with _LedgerWatch(ledger, lambda n: bar.update(trials_task, completed=done_before + n)):
             table = run_sweep(spec, address=address, storage_dir=storage, resume=resume,
                               data=data(spec) if data else None, verbose=0)
-        return render(spec, table, out_dir=root, budget=budget, wall_s=time.time() - t0)["status"]
+        return render(spec, table, out_dir=root, budget=budget, wall_s=time.time() - t0,
+                      trials_dir=sweep_dir(spec, storage) / "trials")["status"]
     except KeyboardInterrupt:
         raise
     except Exception as e:  # one analysis's failure is recorded with its reason; the rest go on

@@ -89,3 +89,31 @@ except ModuleNotFoundError as _e:  # the validate/import commands are optional h
         raise
 else:
     corpora_validate.add_commands(corpora_app)
+
+
+@corpora_app.command("crop-words")
+def crop_words(
+    src: str = typer.Argument(..., help="corpus spec of long recordings with a word alignment (manifest path, casia, ...)"),
+    out: Path = typer.Option(..., "--out", help="output folder: manifest.parquet + audio/ (+ visual/)"),
+    width: float = typer.Option(7.2, "--width", help="clip width in seconds (paper 001: 7.2 IEMOCAP, 3.5 MELD)"),
+    per_recording: int = typer.Option(1, "--per-recording", help="clips cut from each recording"),
+    visual_fps: float = typer.Option(None, "--visual-fps", help="frame rate of the rows' visual track, to cut it too"),
+    seed: int = typer.Option(0, "--seed"),
+) -> None:
+    """Paper 001's unlabeled sampling: clips centred on the middle of 3 random consecutive words."""
+    from semiemo.corpora import load_corpus
+    from semiemo.corpora.manifest import write_manifest
+    from semiemo.corpora.word_crops import crop_corpus
+
+    manifest = load_corpus(src)
+    p = Path(src)
+    base = p if p.is_dir() else (p.parent if p.exists() else None)
+    clips, errors = crop_corpus(manifest, out, width_s=width, crops_per_recording=per_recording, seed=seed,
+                                visual_fps=visual_fps, base_dir=base)
+    written = write_manifest(clips, out)
+    typer.echo(f"wrote {written}: {len(clips)} clips of {width:g} s from {len(manifest) - len(errors)} of "
+               f"{len(manifest)} recordings")
+    if len(errors):
+        errors.to_csv(out / "errors.csv", index=False)
+        typer.echo(f"{len(errors)} recording(s) not cut, reasons in {out / 'errors.csv'}; first: "
+                   f"{errors.iloc[0]['utt_id']}: {errors.iloc[0]['error']}")

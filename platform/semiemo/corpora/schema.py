@@ -17,6 +17,7 @@ OPTIONAL_COLUMNS: tuple[str, ...] = (
     "votes",           # list[str]: annotator votes, for fuzzy labels (paper 002)
     "annotators",      # list[str] aligned with votes: who cast each vote (IEMOCAP 'C-E1', ...)
     "syllables",       # JSON [[start_s, end_s, syllable], ...] time alignment (CASIA .lab; 'SIL' = silence)
+    "words",           # JSON [[start_s, end_s, word], ...] word alignment (paper 001's 3-word crops: corpora/word_crops.py)
     "style",           # improvised | scripted (IEMOCAP)
     "gender", "session", "topic", "accent",
     "split",           # official split where a corpus has one (MELD): train | dev | test

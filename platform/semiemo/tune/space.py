@@ -158,6 +158,8 @@ class Plot(_Strict):
     series: str | None = None          # a second parameter drawn as separate lines (e.g. method)
     metric: str | None = None          # results column; default: `metric` with "val_" turned into "test_"
     also: list[str] = Field(default_factory=list)  # more results columns shown (means) beside it, e.g. both macro-F1s
+    loss_curves: list[str] = Field(default_factory=list)  # train/<tag> losses drawn per epoch from the TensorBoard
+                                                          # logs of the last x point's trials (paper 001 Fig. 7b)
 
 
 class Variant(_Strict):
