@@ -188,3 +188,21 @@ def test_results_table_keeps_a_trial_that_never_started(tmp_path):
     table, errors = results_table([never], spec)
     assert table.loc[0, "status"] == "NOT_STARTED" and table.loc[0, "trial_id"] == "trial_x"
     assert errors.empty
+
+
+@pytest.mark.timeout(300)
+def test_a_sweep_over_feature_groups_featurizes_on_the_driver_and_does_not_starve(ray_local, tmp_path):
+    """Trials that featurized inside their actors held both CPUs while their Ray Data tasks waited for
+    one: a fresh store hung forever. The driver now featurizes every grid combination first."""
+    spec = spec_from_dict({
+        "name": "feat_grid",
+        "experiment": {"corpus": "synthetic:acted=24,wild_labeled=0,unlabeled=0,seed=3", "features": ["egemaps"],
+                       "method": "supervised", "model_hidden": [8], "feature_store": str(tmp_path / "store"),
+                       "protocol": {"name": "speaker_kfold", "folds": 2, "max_folds": 1},
+                       "train": {"epochs": 1, "batch_size": 8}},
+        "parameters": {"features": {"grid": [["egemaps"], ["prosody"]], "scale": "category"}},
+        "seeds": [0], "resources_per_trial": {"cpu": 1},
+    })
+    table = run_sweep(spec, storage_dir=tmp_path / "sweeps", verbose=0)
+    assert (table["status"] == "TERMINATED").sum() == 2
+    assert len(list((tmp_path / "store").rglob("*.parquet"))) >= 2

@@ -165,8 +165,10 @@ def _scheduler(spec: SearchSpace) -> Any:
 
 
 def _load_data_once(spec: SearchSpace, address: str | None) -> Any:
-    """The FeatureSet for every trial, loaded on the driver; None when trials sweep corpus/features."""
+    """The FeatureSet for every trial, loaded on the driver; None when trials sweep corpus/features
+    (then every combination is featurized here first, see `_prefeaturize`)."""
     if {"corpus", "features", "feature_store"} & set(spec.parameters):
+        _prefeaturize(spec, address)
         return None
     from semiemo.features import load_featureset
 
@@ -175,10 +177,38 @@ def _load_data_once(spec: SearchSpace, address: str | None) -> Any:
     if "arm" in spec.parameters:  # a table of methods: one FeatureSet holding every arm's groups
         arms = [spec.arms[str(a)] for a in spec.parameters["arm"].grid or []]
         if any({"corpus", "feature_store"} & set(a) for a in arms):
+            _prefeaturize(spec, address)
             return None
         features += [f for a in arms for f in a.get("features", []) if f not in features]
         features = list(dict.fromkeys(features))
     return load_featureset(cfg.corpus, features, store_root=cfg.feature_store, address=address)
+
+
+def _prefeaturize(spec: SearchSpace, address: str | None) -> None:
+    """Featurize every (corpus, features) a grid's trials will ask for, on the driver, before Tune starts.
+
+    A trial that featurizes inside its actor holds that actor's CPU while its Ray Data tasks wait for
+    one: with every CPU held by a trial they never run (a silent hang on a 2-core machine). Featurized
+    here, the trials only read the store. Sampled (non-grid) corpus/features cannot be enumerated and are
+    left to the trials."""
+    import itertools
+
+    from semiemo.features import load_featureset
+
+    cfg = spec.base_config()
+    def values(name: str, default: Any) -> list[Any]:
+        p = spec.parameters.get(name)
+        return list(p.grid) if p is not None and p.grid else [default]
+
+    combos = set()
+    arms = [spec.arms[str(a)] for a in (spec.parameters["arm"].grid or [])] if "arm" in spec.parameters else [{}]
+    for arm, corpus, feats in itertools.product(arms, values("corpus", cfg.corpus), values("features", cfg.features)):
+        corpus = arm.get("corpus", corpus)
+        feats = arm.get("features", feats)
+        combos.add((str(corpus), tuple(feats if isinstance(feats, (list, tuple)) else [feats])))
+    store_root = cfg.feature_store
+    for corpus, feats in sorted(combos):
+        load_featureset(corpus, list(feats), store_root=store_root, address=address)
 
 
 def results_table(grid: Any, spec: SearchSpace) -> tuple[pd.DataFrame, pd.DataFrame]:
