@@ -39,6 +39,9 @@ def test_reproduce_all_resumes_after_an_interrupt_and_writes_one_index(tmp_path,
     spaces.mkdir()
     for name, corpus in (("a_first", "gauss"), ("b_second", "gauss"), ("c_absent", "iemocap:/nonexistent/IEMOCAP")):
         (spaces / f"{name}.yaml").write_text(yaml.safe_dump(_spec(name, corpus), allow_unicode=True))
+    stand_in = {**_spec("d_stand_in", "iemocap:/nonexistent/IEMOCAP"), "fallback_variant": "gauss",
+                "variants": {"gauss": {"overrides": {"experiment.corpus": "gauss"}}}}
+    (spaces / "d_stand_in.yaml").write_text(yaml.safe_dump(stand_in, allow_unicode=True))
     data = gaussian_featureset(n_per_class_speaker=4, speakers=4, dim=6)
 
     def feed(spec):
@@ -65,13 +68,16 @@ def test_reproduce_all_resumes_after_an_interrupt_and_writes_one_index(tmp_path,
     by = {s["name"]: s for s in statuses}
     assert by["a_first"]["finished"] == first["finished"]          # skipped, not re-run
     run = json.loads((out / "runs.jsonl").read_text().splitlines()[-1])
-    assert run["skipped"] == ["a_first"] and run["ran"] == ["b_second", "c_absent"]
+    assert run["skipped"] == ["a_first"] and run["ran"] == ["b_second", "c_absent", "d_stand_in"]
     assert by["b_second"]["status"] == "done" and by["b_second"]["outcome"] in ("reproduced", "not", "not tested")
     assert by["c_absent"]["status"] == "not run" and "/nonexistent/IEMOCAP" in by["c_absent"]["why"]
+    # the paper's corpus absent, a stand-in named by the YAML ran instead, and the report says so
+    assert by["d_stand_in"]["status"] == "done" and "ran the `gauss` stand-in" in by["d_stand_in"]["why"]
+    assert by["d_stand_in"]["corpus"] == "gauss (stand-in)" and (out / "d_stand_in" / "figure.png").is_file()
 
     index = (out / "index.md").read_text()
     assert "| analysis | paper source | outcome | why |" in index
-    for name in ("a_first", "b_second", "c_absent"):
+    for name in ("a_first", "b_second", "c_absent", "d_stand_in"):
         assert f"[{name}](#{name})" in index and f"## {name} — paper 000 Fig. 5a" in index
     assert "![a_first](a_first/figure.png)" in index                 # figure links point into the folder
     html = (out / "index.html").read_text()

@@ -163,14 +163,30 @@ def _run_one(p: Planned, budget: str, root: Path, storage: Path, address: str | 
     folder = root / p.name
     (folder / STATUS).unlink(missing_ok=True)
     t0 = time.time()
-    ledger = sweep_dir(spec, storage) / "finished.jsonl"
     bar.update(trials_task, description=f"trials of {p.name}")
+    def attempt(run_spec: SearchSpace) -> dict[str, Any]:
+        with _LedgerWatch(sweep_dir(run_spec, storage) / "finished.jsonl",
+                          lambda n: bar.update(trials_task, completed=done_before + n)):
+            table = run_sweep(run_spec, address=address, storage_dir=storage, resume=resume,
+                              data=data(run_spec) if data else None, verbose=0)
+        return render(run_spec, table, out_dir=root, budget=budget, wall_s=time.time() - t0,
+                      trials_dir=sweep_dir(run_spec, storage) / "trials")["status"]
+
     try:
-        with _LedgerWatch(ledger, lambda n: bar.update(trials_task, completed=done_before + n)):
-            table = run_sweep(spec, address=address, storage_dir=storage, resume=resume,
-                              data=data(spec) if data else None, verbose=0)
-        return render(spec, table, out_dir=root, budget=budget, wall_s=time.time() - t0,
-                      trials_dir=sweep_dir(spec, storage) / "trials")["status"]
+        try:
+            return attempt(spec)
+        except FileNotFoundError as absent:
+            if not spec.fallback_variant or spec.source_path is None:
+                raise
+            # the paper's corpus is not here: run the named stand-in under this analysis's name, and say so
+            fb = load_spec(spec.source_path, corpus=spec.fallback_variant, budget=budget)
+            fb = fb.model_copy(update={"name": p.name})
+            fb._source_path = spec.source_path
+            st = attempt(fb)
+            st.update(spec_digest=spec_digest(spec), corpus=f"{st['corpus']} (stand-in)",
+                      why=f"{str(absent).splitlines()[0][:120]} — ran the `{spec.fallback_variant}` stand-in: {st['why']}")
+            write_status(folder, st)
+            return st
     except KeyboardInterrupt:
         raise
     except Exception as e:  # one analysis's failure is recorded with its reason; the rest go on

@@ -190,6 +190,7 @@ class SearchSpace(_Strict):
     quick: dict[str, Any] = Field(default_factory=dict)       # overrides for `--budget quick` (`--quick`)
     paper_budget: dict[str, Any] = Field(default_factory=dict)  # overrides for `--budget paper` (default: _default_paper)
     in_all: bool = True                # run by `reproduce --all` (false: e.g. the demo's own sweep)
+    fallback_variant: str | None = None  # `--all`: the variant run instead when the base corpus is absent (said in the report)
     variants: dict[str, Variant] = Field(default_factory=dict)  # e.g. {casia: {overrides: {...}}}
     # A table of methods (e.g. paper 003 Table 3): named experiment variants, each a mapping of
     # ExperimentConfig paths (dotted) -> values over `experiment`; the parameter `arm` picks one.
