@@ -183,9 +183,10 @@ def shape_verdict(curve: pd.DataFrame, claim: ShapeClaim, xname: str = "x",
     ok = None if not tested else all(tested)
     partly = ok is False and any(tested)
     head = {True: "REPRODUCED", False: "NOT REPRODUCED", None: "NOT TESTED"}[ok]
+    kind = claim.kind
     if partly:
-        head = f"PARTLY REPRODUCED** ({sum(tested)} of {len(tested)} series) **"
-    return Verdict(ok, f"**{head}** ({claim.kind}) — " + "; ".join(parts), partly=partly)
+        head, kind = "PARTLY REPRODUCED", f"{claim.kind}; {sum(tested)} of {len(tested)} series"
+    return Verdict(ok, f"**{head}** ({kind}) — " + "; ".join(parts), partly=partly)
 
 
 def markdown_report(spec: SearchSpace, table: pd.DataFrame, figure: Path, *, corpus: str,
