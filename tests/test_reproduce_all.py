@@ -126,3 +126,23 @@ def test_partly_when_some_series_hold_and_diagnosis_measures_seed_noise():
     assert found["pool"].explains and "30%" in found["pool"].line
     assert found["chance"].explains and "chance 0.5000 (1/2 classes)" in found["chance"].line
     assert headline(list(found.values()))
+
+
+def test_paper_budget_step_count_follows_the_spec():
+    import math
+
+    from semiemo.analysis.paper_cost import cost_key, grid_points, steps_per_epoch
+    from semiemo.corpora import parse_synthetic_spec
+    from semiemo.tune.space import experiment_config
+
+    path = Path(__file__).resolve().parents[1] / "search_spaces" / "fixmatch_tau.yaml"
+    paper = load_spec(path, budget="paper")
+    points = grid_points(paper)
+    assert len(points) == 6 and {p["method_params.threshold"] for p in points} == {0.5, 0.7, 0.8, 0.9, 0.95, 0.99}
+    cfgs = [experiment_config(paper, p, seed=0) for p in points]
+    assert len({cost_key(c) for c in cfgs}) == 1              # τ does not change a step's cost: measured once
+    sc = parse_synthetic_spec("unlabeled=500000")
+    labeled = sc.n_acted + sc.n_wild_labeled
+    c = cfgs[0]
+    want = math.ceil(labeled * (1 - 1 / 5) * (1 - c.protocol.validation_fraction) * c.label_fraction / c.train.batch_size)
+    assert steps_per_epoch(cfgs[0], None, folds=5) == want
