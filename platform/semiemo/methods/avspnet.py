@@ -137,12 +137,13 @@ class AVSpNet(Method):
                                         freeze_encoder=hparams.freeze_frontend)
 
     # --- the front-end slot -------------------------------------------------------------------
-    def pretrained_requests(self) -> dict[str, dict[str, Any]]:
-        if self.hp.frontend == RANDOM_FRONTEND:
+    @classmethod
+    def pretrained_requests_for(cls, hp: Any) -> dict[str, dict[str, Any]]:
+        if hp.frontend == RANDOM_FRONTEND:
             return {}
-        return {"frontend": {"kind": "avspnet_frontend", "frontend": self.hp.frontend, "corpus": self.hp.pretrain_corpus,
-                             "epochs": self.hp.pretrain_epochs, "alpha": self.hp.pretrain_alpha,
-                             "seed": self.hp.pretrain_seed, "pool_size": self.hp.pool_size, "channels": self.hp.channels}}
+        return {"frontend": {"kind": "avspnet_frontend", "frontend": hp.frontend, "corpus": hp.pretrain_corpus,
+                             "epochs": hp.pretrain_epochs, "alpha": hp.pretrain_alpha,
+                             "seed": hp.pretrain_seed, "pool_size": hp.pool_size, "channels": hp.channels}}
 
     def load_pretrained(self, slot: str, state: dict[str, torch.Tensor]) -> None:
         if slot != "frontend":

@@ -205,6 +205,12 @@ class Method(nn.Module):
     def pretrained_requests(self) -> dict[str, dict[str, Any]]:
         """Slot -> a plain-data request for weights made elsewhere (the trainer resolves it with
         `semiemo.train.pretrained.resolve` and calls `load_pretrained`); {} for most methods."""
+        return type(self).pretrained_requests_for(self.hp) if hasattr(self, "hp") else {}
+
+    @classmethod
+    def pretrained_requests_for(cls, hp: Any) -> dict[str, dict[str, Any]]:
+        """The same requests from the hyperparameters alone: a sweep's driver makes the weights before
+        its trials start, so no trial pre-trains (or featurizes) inside its actor."""
         return {}
 
     def load_pretrained(self, slot: str, state: dict[str, torch.Tensor]) -> None:

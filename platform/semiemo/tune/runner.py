@@ -82,6 +82,8 @@ def run_sweep(
     init_ray(address)
     if data is None and objective is None:
         data = _load_data_once(spec, address)
+    if objective is None:
+        _prepare_on_driver(spec, address)
     storage = optuna.storages.RDBStorage(url)
     ledger = out / "finished.jsonl"
     trainable = tune.with_resources(
@@ -209,6 +211,53 @@ def _prefeaturize(spec: SearchSpace, address: str | None) -> None:
     store_root = cfg.feature_store
     for corpus, feats in sorted(combos):
         load_featureset(corpus, list(feats), store_root=store_root, address=address)
+
+
+def _prepare_on_driver(spec: SearchSpace, address: str | None) -> None:
+    """What trials would otherwise make inside their actors, made once here: pre-trained weights that
+    methods request (paper 004's front-ends, one per recipe × seed) and external unlabeled pools'
+    features. Inside a trial, that work holds the trial's CPU while its own Ray tasks wait for one."""
+    from semiemo.methods.base import hparams_from_dict
+    from semiemo.methods.registry import get_method
+    from semiemo.tune.space import experiment_config
+
+    done: set[str] = set()
+    seeds = list(spec.seeds)
+    for params in _grid_points(spec):
+        cfg = experiment_config(spec, params, seed=seeds[0])
+        cls = get_method(cfg.method)
+        hp_cls = getattr(cls, "HParams", None)
+        requests = cls.pretrained_requests_for(hparams_from_dict(hp_cls, cfg.method_params)) if hp_cls else {}
+        for request in requests.values():
+            for seed in seeds:
+                key = repr((sorted(request.items()), seed, cfg.feature_store))
+                if key not in done:
+                    done.add(key)
+                    from semiemo.train.pretrained import resolve
+
+                    resolve(request, seed=seed)   # the store the trainer reads (train/loop.py)
+        if cfg.unlabeled and f"pool:{cfg.unlabeled}:{cfg.features}" not in done:
+            done.add(f"pool:{cfg.unlabeled}:{cfg.features}")
+            from semiemo.corpora.unlabeled_pool import load_unlabeled_pool
+            from semiemo.features import featurize
+            from semiemo.features.pipeline import resolve_featurizer
+
+            pool = load_unlabeled_pool(cfg.unlabeled, cfg.unlabeled_shares_speakers)
+            featurize(pool, [resolve_featurizer(f.split(".")[0]) for f in dict.fromkeys(cfg.features)],
+                      cfg.feature_store, address=address)
+
+
+def _grid_points(spec: SearchSpace) -> list[dict[str, Any]]:
+    """Every grid point's parameters (a sampled parameter: its first choice, or none)."""
+    import itertools
+
+    names, values = [], []
+    for name, p in spec.parameters.items():
+        vals = p.values_for_record()
+        if vals:
+            names.append(name)
+            values.append(list(vals))
+    return [dict(zip(names, combo)) for combo in itertools.product(*values)] or [{}]
 
 
 def results_table(grid: Any, spec: SearchSpace) -> tuple[pd.DataFrame, pd.DataFrame]:
