@@ -12,7 +12,8 @@ hyperparameters such as λ or τ) are measured once. The step count is
 with folds from the protocol on the corpus, steps per epoch = `train.steps_per_epoch`, else the
 labeled training rows (the paper corpus's labeled rows × the fold's training share × label fraction)
 over the batch size, or the unlabeled pool over μ·B for a method whose epoch is one pass over the pool.
-Evaluation, featurization and scheduling are not counted: the estimate is a floor.
+Evaluation, featurization, front-end pre-training (paper 004, its own job) and scheduling are not
+counted: the estimate is a floor.
 """
 
 from __future__ import annotations
@@ -102,13 +103,17 @@ def measure_step(cfg: Any, data: Any, measure_corpus: str, steps: int) -> float:
     raw["seeds"] = [0]
     raw["protocol"]["max_folds"] = 1
     raw["train"].update(epochs=2, steps_per_epoch=steps)
+    if raw.get("method_params", {}).get("frontend") not in (None, "R"):
+        # which pre-trained weights a front-end holds does not change a fine-tuning step's cost; the
+        # pre-training itself is a separate job (`semiemo pretrain`), not counted here
+        raw["method_params"]["frontend"] = "R"
     with tempfile.TemporaryDirectory() as tmp:
         raw["output_dir"] = tmp
         row = run_experiment(type(cfg).model_validate(raw), data=data).iloc[0]
     return float(row["train_time_s"]) / max(1, int(row.get("train_steps", 0) or 1))
 
 
-def estimate(paper: SearchSpace, quick: SearchSpace, data: Any, measure_steps: int = 6,
+def estimate(paper: SearchSpace, quick: SearchSpace, data: Any, measure_steps: int = 3,
              cache: dict[str, float] | None = None) -> Cost:
     from semiemo.protocols import make_folds
 
@@ -139,7 +144,7 @@ def estimate(paper: SearchSpace, quick: SearchSpace, data: Any, measure_steps: i
                 "; ".join(notes))
 
 
-def estimate_all(names: list[str] | None = None, measure_steps: int = 6, out: Any = None) -> list[Cost]:
+def estimate_all(names: list[str] | None = None, measure_steps: int = 3, out: Any = None) -> list[Cost]:
     """Every analysis (or `names`) at `--budget paper`; writes `<reproduce>/paper/estimate.md`."""
     import time
     from pathlib import Path
