@@ -206,3 +206,16 @@ def test_a_sweep_over_feature_groups_featurizes_on_the_driver_and_does_not_starv
     table = run_sweep(spec, storage_dir=tmp_path / "sweeps", verbose=0)
     assert (table["status"] == "TERMINATED").sum() == 2
     assert len(list((tmp_path / "store").rglob("*.parquet"))) >= 2
+
+
+def test_workers_get_the_drivers_semiemo_paths_absolute(tmp_path, monkeypatch):
+    """Tune runs each trial in its own directory: a relative $SEMIEMO_HOME (default ./semiemo_home)
+    would point a trial at another, empty store and make it featurize and pre-train again."""
+    from semiemo.ray_runtime import _local_runtime_env
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("SEMIEMO_HOME", raising=False)
+    monkeypatch.setenv("SEMIEMO_FEATURE_STORE", "store_here")
+    env = _local_runtime_env()["env_vars"]
+    assert env["SEMIEMO_HOME"] == str(tmp_path / "semiemo_home")
+    assert env["SEMIEMO_FEATURE_STORE"] == str(tmp_path / "store_here")

@@ -8,6 +8,7 @@ a file (`semiemo.ray_logs`), that happens here, around `ray.init`.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any
 
 
@@ -41,8 +42,22 @@ def init_ray(address: str | None = None, *, num_cpus: int | None = None, quiet: 
     return ray.get_runtime_context()
 
 
+# paths that may be given relative to the driver's working directory, which Ray's workers do not share
+_PATH_VARS = ("SEMIEMO_FEATURE_STORE", "SEMIEMO_CASIA", "SEMIEMO_SHARED_DATA", "SEMIEMO_PAPER_RESULTS",
+              "SEMIEMO_SEARCH_SPACES", "SEMIEMO_TEXT_MODEL", "SEMIEMO_SSL_MODEL")
+
+
 def _local_runtime_env() -> dict[str, Any]:
-    env_vars = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
+    """Workers see the driver's semiemo settings with absolute paths: a relative `$SEMIEMO_HOME`
+    (default `./semiemo_home`) resolved in a worker's own directory would be another, empty store."""
+    from semiemo.paths import home
+
+    env_vars = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false",
+                "SEMIEMO_HOME": str(home())}
+    for key, value in os.environ.items():
+        if key.startswith("SEMIEMO_") and key != "SEMIEMO_HOME":
+            local = key in _PATH_VARS and "://" not in value and value
+            env_vars[key] = str(Path(value).expanduser().resolve()) if local else value
     return {"env_vars": env_vars}
 
 
