@@ -121,6 +121,8 @@ def validation_agreement(table: pd.DataFrame, metric: str, keys: list[str]) -> F
     from scipy.stats import spearmanr
 
     rho = float(spearmanr(means[val], means[metric]).statistic)
+    if rho != rho:
+        return None
     explains = rho < 0.3
     return Finding("validation vs test", f"Validation vs test: Spearman ρ={rho:+.2f} between the points' {val} and "
                                          f"{metric}" + (" — validation and test disagree (small or shifted validation "
