@@ -172,6 +172,9 @@ def estimate_all(names: list[str] | None = None, measure_steps: int = 3, out: An
             cost = Cost(paper.name, 0, 0, 0, float("nan"), float("nan"), f"not estimated: {type(e).__name__}: "
                         f"{str(e).splitlines()[0][:120]}")
         costs.append(cost)
+        root = Path(out or reproduce_root("paper"))
+        root.mkdir(parents=True, exist_ok=True)
+        write_estimate(root / "estimate.md", costs)   # after each analysis: an interrupted estimate keeps what it measured
         console.print(f"{cost.name}: {cost.steps:,} steps × {cost.s_per_step * 1000:.1f} ms = {cost.hours:,.1f} h "
                       f"({time.time() - t0:.0f} s to measure) {cost.note}")
     root = Path(out or reproduce_root("paper"))
