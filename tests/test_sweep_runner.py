@@ -219,3 +219,12 @@ def test_workers_get_the_drivers_semiemo_paths_absolute(tmp_path, monkeypatch):
     env = _local_runtime_env()["env_vars"]
     assert env["SEMIEMO_HOME"] == str(tmp_path / "semiemo_home")
     assert env["SEMIEMO_FEATURE_STORE"] == str(tmp_path / "store_here")
+
+
+def test_a_changed_search_space_starts_over_instead_of_restoring_the_old_sweep(ray_local, data, tmp_path):
+    first = run_sweep(spec_from_dict(grid_spec("t_changed", epochs=1, points=(0.0, 0.3))), storage_dir=tmp_path,
+                      data=data, verbose=0)
+    assert set(first["method_params.unsup_weight"]) == {0.0, 0.3}
+    again = run_sweep(spec_from_dict(grid_spec("t_changed", epochs=1, points=(0.0, 1.0))), storage_dir=tmp_path,
+                      data=data, verbose=0)
+    assert set(again["method_params.unsup_weight"]) == {0.0, 1.0}

@@ -73,11 +73,14 @@ def run_sweep(
     tune_root = out / "tune"
     exp_path = tune_root / spec.name
     url = optuna_url(spec, storage_dir, optuna_storage)
+    spec_text = yaml.safe_dump(spec.model_dump(mode="json", by_alias=True), sort_keys=False)
     restoring = resume and tune.Tuner.can_restore(str(exp_path))
+    if restoring and (out / "spec.yaml").is_file() and (out / "spec.yaml").read_text() != spec_text:
+        restoring = False  # the search space changed since that sweep ran: its trials answer another question
     if not restoring:
         _start_fresh(out, spec, url)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "spec.yaml").write_text(yaml.safe_dump(spec.model_dump(mode="json", by_alias=True), sort_keys=False))
+    (out / "spec.yaml").write_text(spec_text)
 
     init_ray(address)
     if data is None and objective is None:
