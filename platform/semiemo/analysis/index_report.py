@@ -32,7 +32,7 @@ def _cell(text: Any) -> str:
     return str(text if text is not None else "").replace("|", "/").replace("\n", " ")
 
 
-def _fmt_wall(seconds: Any) -> str:
+def fmt_wall(seconds: Any) -> str:
     if seconds is None or seconds != seconds:
         return "—"
     s = float(seconds)
@@ -70,7 +70,7 @@ def summary_table(statuses: list[dict[str, Any]]) -> list[str]:
         lines.append("| " + " | ".join([
             f"[{st['name']}](#{st['name'].lower()})", _cell(st.get("paper")), f"**{_outcome(st)}**",
             _cell(st.get("why") or st.get("verdict") or ""), _cell(st.get("seeds", "—")), _cell(st.get("budget")),
-            f"`{_cell(st.get('corpus', ''))[:60]}`", _fmt_wall(st.get("wall_s"))]) + " |")
+            f"`{_cell(st.get('corpus', ''))[:60]}`", fmt_wall(st.get("wall_s"))]) + " |")
     return lines
 
 
@@ -100,7 +100,7 @@ def write_index(root: Path, statuses: list[dict[str, Any]], *, header: dict[str,
         name = st["name"]
         lines += [f'<a id="{name.lower()}"></a>', "", f"## {name} — paper {st.get('paper', '')}", ""]
         lines += [f"**{_outcome(st)}** · seeds {st.get('seeds', '—')} · trials {st.get('trials', '—')} · corpus "
-                  f"`{_cell(st.get('corpus', ''))}` · budget `{st.get('budget', '')}` · wall {_fmt_wall(st.get('wall_s'))}"
+                  f"`{_cell(st.get('corpus', ''))}` · budget `{st.get('budget', '')}` · wall {fmt_wall(st.get('wall_s'))}"
                   + (f" · finished {st['finished']}" if st.get("finished") else ""), ""]
         if st.get("status") != "done":
             lines += [f"Not run: {_cell(st.get('why', 'not reached yet'))}", ""]

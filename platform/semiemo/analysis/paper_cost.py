@@ -18,7 +18,6 @@ counted: the estimate is a floor.
 
 from __future__ import annotations
 
-import itertools
 import json
 import math
 import tempfile
@@ -42,16 +41,11 @@ class Cost:
 
 
 def grid_points(spec: SearchSpace) -> list[dict[str, Any]]:
-    names = list(spec.parameters)
-    values = []
-    for n in names:
-        p = spec.parameters[n]
-        vals = p.values_for_record()
-        values.append(list(vals) if vals else [p.to_tune().sample() if hasattr(p.to_tune(), "sample") else None])
-    pts = [dict(zip(names, combo)) for combo in itertools.product(*values)]
-    if spec.search_kind != "grid":  # Optuna: num_samples trials of the same cost as the first point
-        pts = pts[:1] * spec.num_samples
-    return pts
+    """The sweep's trials as parameter dicts (Optuna: num_samples trials costing what the first point costs)."""
+    from semiemo.tune.space import grid_points as points
+
+    pts = points(spec)
+    return pts[:1] * spec.num_samples if spec.search_kind != "grid" else pts
 
 
 def cost_key(cfg: Any) -> str:

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
+from semiemo.analysis.index_report import fmt_wall as _wall
 from semiemo.analysis.reproduce import (STATUS, read_status, render, reproduce_root, reproduce_sweeps,
                                         search_spaces_dir, spec_digest, write_status)
 from semiemo.tune.space import SearchSpace, load_spec, trial_budget
@@ -225,10 +226,3 @@ def _header(budget: str, corpus: str | None, address: str | None) -> dict[str, A
             "cluster": address or os.environ.get("RAY_ADDRESS") or "local Ray",
             "machine": f"{_platform.node()}, {os.cpu_count()} CPU cores, {device}",
             "generated": time.strftime("%Y-%m-%d %H:%M:%S")}
-
-
-def _wall(seconds: Any) -> str:
-    if seconds is None:
-        return "—"
-    s = float(seconds)
-    return f"{s / 60:.1f} min" if s >= 60 else f"{s:.0f} s"

@@ -25,7 +25,7 @@ from typing import Any
 import pandas as pd
 import yaml
 
-from semiemo.tune.space import SearchSpace, load_spec, to_param_space, trial_budget
+from semiemo.tune.space import SearchSpace, grid_points, load_spec, to_param_space, trial_budget
 from semiemo.tune.trial import ROWS_KEY, rows_from_result, run_trial
 
 OPTUNA_DB = "optuna.db"
@@ -226,7 +226,7 @@ def _prepare_on_driver(spec: SearchSpace, address: str | None) -> None:
 
     done: set[str] = set()
     seeds = list(spec.seeds)
-    for params in _grid_points(spec):
+    for params in grid_points(spec):
         cfg = experiment_config(spec, params, seed=seeds[0])
         cls = get_method(cfg.method)
         hp_cls = getattr(cls, "HParams", None)
@@ -248,19 +248,6 @@ def _prepare_on_driver(spec: SearchSpace, address: str | None) -> None:
             pool = load_unlabeled_pool(cfg.unlabeled, cfg.unlabeled_shares_speakers)
             featurize(pool, [resolve_featurizer(f.split(".")[0]) for f in dict.fromkeys(cfg.features)],
                       cfg.feature_store, address=address)
-
-
-def _grid_points(spec: SearchSpace) -> list[dict[str, Any]]:
-    """Every grid point's parameters (a sampled parameter: its first choice, or none)."""
-    import itertools
-
-    names, values = [], []
-    for name, p in spec.parameters.items():
-        vals = p.values_for_record()
-        if vals:
-            names.append(name)
-            values.append(list(vals))
-    return [dict(zip(names, combo)) for combo in itertools.product(*values)] or [{}]
 
 
 def results_table(grid: Any, spec: SearchSpace) -> tuple[pd.DataFrame, pd.DataFrame]:

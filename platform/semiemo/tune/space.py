@@ -556,6 +556,19 @@ def experiment_config(spec: SearchSpace, params: dict[str, Any], seed: int | Non
     return ExperimentConfig.model_validate(cfg)
 
 
+def grid_points(spec: SearchSpace) -> list[dict[str, Any]]:
+    """Every combination of the parameters' discrete values (grid points or choices); [{}] when none."""
+    import itertools
+
+    names, values = [], []
+    for name, p in spec.parameters.items():
+        vals = p.values_for_record()
+        if vals:
+            names.append(name)
+            values.append(list(vals))
+    return [dict(zip(names, combo)) for combo in itertools.product(*values)] or [{}]
+
+
 def trial_budget(spec: SearchSpace) -> int:
     """How many trials the sweep runs (grid points × seeds × num_samples, or num_samples)."""
     if spec.search_kind == "grid":
