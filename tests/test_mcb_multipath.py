@@ -126,3 +126,10 @@ def test_network_uses_mcb_only_with_both_modalities():
     x = {k: torch.randn(5, *s) for k, s in shapes.items()}
     g, local = both(x)
     assert g.shape == (5, 6) and local.shape == (len(both.paths), 5, 6)
+
+
+def test_is10_names_file_matches_opensmile():
+    from semiemo.models.multipath import is10_feature_names_from_opensmile
+
+    assert is10_feature_names() == is10_feature_names_from_opensmile()
+    assert len(is10_feature_names()) == 1582

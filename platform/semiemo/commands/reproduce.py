@@ -23,6 +23,12 @@ def reproduce(
     resume: bool = typer.Option(True, "--resume/--no-resume", help="Skip finished analyses and trials"),
     estimate: bool = typer.Option(False, "--estimate", help="With --budget paper: count the paper budget's steps and "
                                   "measure their per-step cost here, instead of running it"),
+    snapshot_out: str = typer.Option(None, "--snapshot-out", help="With --estimate: write the measurement data "
+                                     "(feature snapshots) to this folder and measure nothing"),
+    snapshots: str = typer.Option(None, "--snapshots", help="With --estimate: measure from a --snapshot-out folder "
+                                  "(a GPU node without Ray/openSMILE: nothing is featurized)"),
+    measure_steps: int = typer.Option(3, "--measure-steps", help="With --estimate: steps per epoch of the 2-epoch "
+                                      "timing run (the second epoch's steps are timed)"),
 ) -> None:
     """Run an analysis's sweep (or all of them), write figure.png and report.md beside the paper's rows,
     print the verdict."""
@@ -48,7 +54,8 @@ def reproduce(
             raise typer.Exit(2)
         from semiemo.analysis.paper_cost import estimate_all
 
-        estimate_all(None if all_ or not name else [name], out=out_dir)
+        estimate_all(None if all_ or not name else [name], measure_steps=measure_steps, out=out_dir,
+                     snapshots=snapshots, snapshot_out=snapshot_out)
         return
     if all_:
         from semiemo.analysis.reproduce_all import reproduce_all

@@ -17,6 +17,8 @@ The global classifier maps the fused code through 128 -> 64 -> C.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -58,9 +60,19 @@ class FeaturePath:
     index: tuple[int, ...]
 
 
+IS10_NAMES_FILE = Path(__file__).parent / "data" / "is10_feature_names.txt"
+
+
 @lru_cache(maxsize=1)
 def is10_feature_names() -> tuple[str, ...]:
-    """The 1,582 IS10 functional names, in column order, from the config the `is10` featurizer runs."""
+    """The 1,582 IS10 functional names, in column order, as the `is10` featurizer's config writes them.
+
+    Read from a file written from openSMILE (`test_is10_names_file_matches_opensmile` keeps them equal): a
+    training node needs no openSMILE."""
+    return tuple(IS10_NAMES_FILE.read_text().split())
+
+
+def is10_feature_names_from_opensmile() -> tuple[str, ...]:
     import opensmile
 
     from semiemo.features.opensmile_functionals import FEATURE_SETS

@@ -335,6 +335,7 @@ def run_fold(cfg: ExperimentConfig, prep: PreparedData, fold: Fold, seed: int, *
         "n_dropped_rows": int(sum(prep.features.dropped.values())),
         "best_epoch": result.best_epoch, "epochs_run": result.epochs_run, "stopped_early": result.stopped_early,
         "train_time_s": result.wall_time_s, "wall_time_s": time.perf_counter() - t0, "train_steps": result.steps_run,
+        "train_s_per_step_steady": result.steady_step_s,
         "samples_per_s": result.samples_per_s, "pseudo_label_accuracy": result.pseudo_label_accuracy,
         "unlabeled_rows_drawn": result.unlabeled_rows_drawn, "unlabeled_draws": result.unlabeled_draws,
         "validation_speaker_independent": fold.validation_group_independent,

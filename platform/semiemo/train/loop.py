@@ -84,6 +84,8 @@ class FoldResult:
     unlabeled_draws: int = 0              # unlabeled row draws in total (all workers)
     selection_start_epoch: int = 0        # first epoch (1-based: +1) that checkpoint selection counted
     steps_run: int = 0                    # optimizer steps in total (including before a resume): wall_time_s / steps_run is the per-step cost
+    steady_step_s: float = float("nan")   # seconds per step after this process's first epoch (CUDA context, cuDNN
+                                          # autotuning and allocator growth excluded); nan with one epoch
     method: Any = field(default=None, repr=False)  # the trained method (best state), with `return_method=True`
 
 
@@ -273,6 +275,7 @@ def fit_fold(
         oracle = np.asarray(data.unlabeled_oracle)
 
     start_epoch, step, samples, train_time = 0, 0, 0, 0.0
+    epoch_costs: list[tuple[float, int]] = []  # (training seconds, steps) of each epoch this process ran
     best: dict[str, Any] = {"epoch": 0, "score": -math.inf, "method": None, "val_metrics": {}}
     warmup_best: dict[str, Any] = {"epoch": 0, "score": -math.inf, "method": None}  # before selection starts
     history: list[dict[str, float]] = []
@@ -335,7 +338,10 @@ def fit_fold(
                 logged.setdefault(k, []).append(v.detach() if isinstance(v, torch.Tensor) and v.requires_grad else v)
             n_steps += 1
             samples += len(labeled_batch) + (len(unlabeled_batch) if unlabeled_batch is not None else 0)
-        train_time += time.perf_counter() - t0
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)  # kernels still queued belong to this epoch's time
+        epoch_costs.append((time.perf_counter() - t0, n_steps))
+        train_time += epoch_costs[-1][0]
         if scheduler is not None:
             scheduler.step()  # per epoch (paper 003); `train/lr` is the rate this epoch's steps used
 
@@ -426,6 +432,7 @@ def fit_fold(
         unlabeled_draws=draws,
         selection_start_epoch=selection_start,
         steps_run=step,
+        steady_step_s=_steady_step_s(epoch_costs),
         method=method if return_method else None,
     )
 
@@ -469,3 +476,10 @@ def _load_into(method: Method, state: dict[str, torch.Tensor]) -> None:
 def copy_state(state: dict[str, Any]) -> dict[str, Any]:
     """A detached deep copy of a checkpoint_state (reporters that keep it in memory)."""
     return copy.deepcopy(state)
+
+
+def _steady_step_s(epoch_costs: list[tuple[float, int]]) -> float:
+    """Per-step seconds over the epochs after the first: the cost a long run pays, without warm-up."""
+    later = epoch_costs[1:]
+    steps = sum(n for _, n in later)
+    return sum(t for t, _ in later) / steps if steps else float("nan")
