@@ -69,10 +69,8 @@ def chance_level(table: pd.DataFrame, metric: str) -> Finding | None:
 
 def training_length(table: pd.DataFrame) -> Finding | None:
     """Best epoch == last epoch in most runs: training was cut while still improving."""
-    if not {"best_epoch", "epochs_run"} <= set(table.columns):
-        return None
-    t = table[table["epochs_run"] > 0]
-    if t.empty:
+    t = _rows_where_positive(table, "epochs_run", {"best_epoch"})
+    if t is None:
         return None
     share = float((t["best_epoch"] >= t["epochs_run"]).mean())
     epochs = int(t["epochs_run"].median())
@@ -97,10 +95,8 @@ def pseudo_labels(table: pd.DataFrame, keys: list[str]) -> Finding | None:
 
 
 def pool_share(table: pd.DataFrame) -> Finding | None:
-    if not {"n_unlabeled", "unlabeled_rows_drawn"} <= set(table.columns):
-        return None
-    t = table[table["n_unlabeled"] > 0]
-    if t.empty:
+    t = _rows_where_positive(table, "n_unlabeled", {"unlabeled_rows_drawn"})
+    if t is None:
         return None
     share = (t["unlabeled_rows_drawn"] / t["n_unlabeled"]).clip(upper=1.0)
     lo, med = float(share.min()), float(share.median())
@@ -169,3 +165,11 @@ def headline(findings: list[Finding]) -> str:
         if f.explains:
             return f.line.split(" — ")[0]
     return "no single measured cause (see the report)"
+
+
+def _rows_where_positive(table: pd.DataFrame, column: str, needs: set[str]) -> pd.DataFrame | None:
+    """Rows with `column` > 0, when the table has it and `needs`; None when there are none to measure."""
+    if not ({column} | needs) <= set(table.columns):
+        return None
+    t = table[table[column] > 0]
+    return None if t.empty else t

@@ -288,11 +288,11 @@ def export_snapshot(paper: SearchSpace, quick: SearchSpace, root: Any, max_mb: f
 
     from semiemo.features.snapshot import save_snapshot
 
-    data = measurement_data(paper, quick)
     feats = sorted(json.dumps(f, sort_keys=True, default=str) for f in measurement_features(paper))
     key = hashlib.sha1(json.dumps([str(quick.base_config().corpus), feats]).encode()).hexdigest()[:12]
     folder = root / key
-    if not (folder / "meta.json").is_file():
+    if not (folder / "meta.json").is_file():  # analyses with the same corpus and features share one snapshot
+        data = measurement_data(paper, quick)
         m = data.manifest
         row_mb = sum(a[:1].astype(np.float16 if a.dtype == np.float32 else a.dtype).nbytes
                      for part in (data.groups, data.lengths, data.side) for a in part.values()) / 2**20
