@@ -69,7 +69,7 @@ def test_reproduce_all_resumes_after_an_interrupt_and_writes_one_index(tmp_path,
     assert by["a_first"]["finished"] == first["finished"]          # skipped, not re-run
     run = json.loads((out / "runs.jsonl").read_text().splitlines()[-1])
     assert run["skipped"] == ["a_first"] and run["ran"] == ["b_second", "c_absent", "d_stand_in"]
-    assert by["b_second"]["status"] == "done" and by["b_second"]["outcome"] in ("reproduced", "not", "not tested")
+    assert by["b_second"]["status"] == "done" and by["b_second"]["outcome"] in ("reproduced", "partly", "not", "undetermined", "not tested")
     assert by["c_absent"]["status"] == "not run" and "/nonexistent/IEMOCAP" in by["c_absent"]["why"]
     # the paper's corpus absent, a stand-in named by the YAML ran instead, and the report says so
     assert by["d_stand_in"]["status"] == "done" and "ran the `gauss` stand-in" in by["d_stand_in"]["why"]

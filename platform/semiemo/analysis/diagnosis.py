@@ -1,6 +1,8 @@
 """Why a shape did not reproduce, in numbers measured on the sweep's own results table.
 
 Each finding is one sentence with its measurement; none is an excuse without a number behind it:
+- unlabeled term inert: was the unlabeled loss zero in most epochs after warm-up (the run was supervised)?
+- selected inside the ramp-up: did selection pick an epoch before the unlabeled weight reached its value?
 - seed noise: are the differences between points larger than the spread between seeds at one point?
 - chance: is the metric near 1/C, i.e. did the models learn anything at this budget?
 - training length: was the best validation epoch the last one (still improving when stopped)?
@@ -42,6 +44,10 @@ def seed_noise(table: pd.DataFrame, metric: str, keys: list[str]) -> Finding | N
     if sd.empty or len(means) < 2:
         return None
     noise, span = float(sd.median()), float(means.max() - means.min())
+    if span == 0:
+        return Finding("seed noise", f"Exact tie: every point has the same mean {metric} ({float(means.iloc[0]):.4f}) — "
+                                     "the swept factor changed nothing the metric sees (not seed noise: the spread "
+                                     "between points is exactly 0).", True)
     ratio = span / noise if noise > 0 else float("inf")
     n_seeds = int(by_seed["seed"].nunique())
     explains = ratio < 2.0
@@ -125,6 +131,44 @@ def validation_agreement(table: pd.DataFrame, metric: str, keys: list[str]) -> F
                                                         "sets), so selection is noisy." if explains else "."), explains)
 
 
+def unlabeled_inert(table: pd.DataFrame) -> Finding | None:
+    """Semi-supervised runs whose unlabeled loss was zero in most epochs after warm-up (no prediction passed
+    the threshold, or the weight was still ramping): the method trained as supervised."""
+    from semiemo.analysis.premises import ACTIVE_EPOCH_SHARE, semi_supervised_rows
+
+    rows = semi_supervised_rows(table)
+    share = pd.to_numeric(rows.get("unlabeled_loss_active_share", pd.Series(dtype=float)), errors="coerce").dropna()
+    if share.empty:
+        return None
+    inert = float((share < ACTIVE_EPOCH_SHARE).mean())
+    mask = pd.to_numeric(rows.get("mask_rate_mean", pd.Series(dtype=float)), errors="coerce").dropna()
+    mask_txt = f"; mean mask rate {float(mask.mean()):.3f}" if len(mask) else ""
+    return Finding("unlabeled term inert", f"Unlabeled term inert: in {inert:.0%} of {len(share)} semi-supervised runs "
+                   f"the unlabeled loss was zero in most epochs after warm-up{mask_txt}"
+                   + (" — those runs trained as supervised; the swept factor could not act." if inert >= 0.5 else "."),
+                   inert >= 0.5)
+
+
+def selected_in_rampup(table: pd.DataFrame) -> Finding | None:
+    """Checkpoints selected before the unlabeled weight reached its value score a partly-supervised model."""
+    from semiemo.analysis.premises import semi_supervised_rows
+
+    rows = semi_supervised_rows(table)
+    if not {"selected_epoch", "selection_start_epoch"} <= set(rows.columns):
+        return None
+    sel = pd.to_numeric(rows["selected_epoch"], errors="coerce")
+    start = pd.to_numeric(rows["selection_start_epoch"], errors="coerce")
+    ok = sel.notna() & start.notna()
+    if not ok.any():
+        return None
+    inside = float((sel[ok] < start[ok]).mean())
+    return Finding("selected inside the ramp-up", f"Selected inside the ramp-up: {inside:.0%} of {int(ok.sum())} "
+                   f"semi-supervised runs selected an epoch before their ramp-up ended (median selected "
+                   f"{float(sel[ok].median()):g}, ramp-up end {float(start[ok].median()):g})"
+                   + (" — the scored checkpoints barely used the unlabeled term." if inside >= 0.5 else "."),
+                   inside >= 0.5)
+
+
 def _matrix(cell) -> list:
     """A confusion cell as stored in results (a JSON string, or a list)."""
     import json
@@ -146,7 +190,8 @@ def diagnose(table: pd.DataFrame, *, metric: str, x: str, series: str | None = N
     if t.empty:
         return [Finding("no runs", "No finished trials: nothing to measure.", True)]
     keys = _point_keys(x, series)
-    found = [f for f in (seed_noise(t, metric, keys), chance_level(t, metric), training_length(t),
+    found = [f for f in (unlabeled_inert(t), selected_in_rampup(t), seed_noise(t, metric, keys),
+                         chance_level(t, metric), training_length(t),
                          pseudo_labels(t, keys), pool_share(t), validation_agreement(t, metric, keys)) if f]
     return sorted(found, key=lambda f: not f.explains)
 

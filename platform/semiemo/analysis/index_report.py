@@ -14,7 +14,7 @@ from typing import Any
 from semiemo.analysis.reproduce import REPORT
 
 OUTCOME_LABEL = {"reproduced": "reproduced", "partly": "partly", "not": "not reproduced",
-                 "not tested": "not tested", "": "not run"}
+                 "not tested": "not tested", "undetermined": "undetermined", "": "not run"}
 
 _CSS = """
 body { font-family: -apple-system, Segoe UI, Helvetica, Arial, sans-serif; max-width: 1100px; margin: 2em auto;
@@ -78,7 +78,7 @@ def counts_line(statuses: list[dict[str, Any]]) -> str:
     from collections import Counter
 
     c = Counter(_outcome(st) for st in statuses)
-    order = ["reproduced", "partly", "not reproduced", "not tested", "not run", "not run (failed)"]
+    order = ["reproduced", "partly", "not reproduced", "undetermined", "not tested", "not run", "not run (failed)"]
     return ", ".join(f"{c[k]} {k}" for k in order if c[k]) + f" — {len(statuses)} analyses"
 
 
@@ -86,11 +86,16 @@ def write_index(root: Path, statuses: list[dict[str, Any]], *, header: dict[str,
                 uncovered: list[dict[str, str]] | None = None) -> tuple[Path, Path]:
     """`root/index.md` and `root/index.html` over `statuses` (one dict per analysis, in plan order)."""
     lines = ["# semiemo — every analysis of the five papers", ""]
+    if header.get("budget") == "quick":
+        lines += ["> **Quick verdicts are not evidence.** `--budget quick` checks that every analysis runs end to end "
+                  "(few seeds, few epochs); its outcomes flip with any change. Use `--budget full` for verdicts.", ""]
     lines += [f"- {k}: {_cell(v)}" for k, v in header.items()] + [""]
     lines += ["## Summary", "", counts_line(statuses), ""] + summary_table(statuses) + [""]
     lines += ["Outcomes: *reproduced* — the paper's claimed shape holds on our means; *partly* — some series "
               "(or a ranking that agrees more than it disagrees) hold; *not reproduced* — with a measured "
-              "diagnosis in its section; *not run* — with the reason.", ""]
+              "diagnosis in its section; *undetermined* — an exact tie decides the claim, or the points differ by "
+              "less than twice the seed-to-seed sd; *not tested* — a premise of the claim failed (named with its "
+              "measured value in the why column) or nothing was claimed; *not run* — with the reason.", ""]
     if uncovered:
         lines += ["## Paper sources without an analysis", "",
                   "| paper | source | rows | why not |", "|---|---|---|---|"]

@@ -17,8 +17,13 @@ The shape test (`shape_verdict`) is deliberately simple and stated in the verdic
   mostly agrees, not an exact one). The line also says whether the paper's best is ours.
 
 Outcomes: REPRODUCED; PARTLY REPRODUCED (some series pass and some fail, or a series ordering that
-agrees more than it disagrees, τ > 0, without reaching the bar); NOT REPRODUCED; NOT TESTED. A shape that
-did not reproduce gets a measured diagnosis (`analysis.diagnosis`) in its report.
+agrees more than it disagrees, τ > 0, without reaching the bar); NOT REPRODUCED; UNDETERMINED (an exact
+tie where the claim is decided — ties are never broken by position —, or points whose means span less
+than twice the seed-to-seed sd); NOT TESTED (no claim to test, or a premise of the claim failed: the
+report names the premise and its measured value; see `analysis.premises`). Every report lists its
+premises as measured, the smallest difference the run could detect and the seeds the paper's difference
+would need. A shape that did not reproduce, or could not be tested, gets a measured diagnosis
+(`analysis.diagnosis`) in its report.
 
 Every run writes `status.json` beside the report (verdict, budget, corpus, seeds, wall time): what
 `--list` and `--all`'s index read.
@@ -86,18 +91,32 @@ def spec_path(name: str) -> Path:
 
 @dataclass
 class Verdict:
-    reproduced: bool | None      # None: nothing to test (no shape claimed, or too few points)
+    reproduced: bool | None      # None: nothing to test (no shape claimed, too few points, a tie, a failed premise)
     line: str
     partly: bool = False         # not reproduced as a whole, but part of it was (see the module doc)
+    undetermined: bool = False   # the data cannot decide: an exact tie where the claim is decided, or points
+                                 # that do not differ by more than seed noise
 
     @property
     def outcome(self) -> str:
-        """reproduced | partly | not | not tested."""
+        """reproduced | partly | not | undetermined | not tested."""
         if self.reproduced:
             return "reproduced"
+        if self.undetermined:
+            return "undetermined"
         if self.reproduced is None:
             return "not tested"
         return "partly" if self.partly else "not"
+
+
+def best_points(means: np.ndarray) -> list[int]:
+    """Every index holding the best mean: exact ties are kept, never broken by position (`nanargmax`
+    would name the first of tied points "best")."""
+    finite = np.where(np.isfinite(means))[0]
+    if not len(finite):
+        return []
+    top = float(np.nanmax(means))
+    return [int(i) for i in finite if means[i] == top]
 
 
 def _fmt(v: Any) -> str:
@@ -119,17 +138,28 @@ def _one_series(curve: pd.DataFrame, claim: ShapeClaim, xname: str) -> Verdict:
         return Verdict(None, "no curve shape claimed by the paper")
     if len(xs) < (3 if claim.kind == "peak_interior" else 2):
         return Verdict(None, f"{len(xs)} points: too few to test '{claim.kind}'")
-    best = int(np.nanargmax(means))
-    best_txt = f"best {xname}={_fmt(xs[best])} ({means[best]:.4f})"
+    tied = best_points(means)
+    if not tied:
+        return Verdict(None, "no finite means to test")
+    best = tied[0]
+    best_txt = (f"best {xname}={_fmt(xs[best])} ({means[best]:.4f})" if len(tied) == 1 else
+                f"best {xname} tied at {', '.join(_fmt(xs[i]) for i in tied)} ({means[best]:.4f} each)")
     if claim.kind == "peak_interior":
-        ok = 0 < best < len(xs) - 1
+        inside = [0 < i < len(xs) - 1 for i in tied]
+        if len(set(inside)) > 1:
+            return Verdict(None, f"rises then falls? undetermined — exact tie between an interior point and an end: "
+                                 f"{best_txt}", undetermined=True)
+        ok = inside[0]
         near = f"; paper's peak near {_fmt(claim.near)}" if claim.near is not None else ""
         where = "interior" if ok else ("at the low end" if best == 0 else "at the high end")
         return Verdict(ok, f"rises then falls? peak {where}: {best_txt}{near}")
     if claim.kind in ("increasing", "decreasing"):
         from scipy.stats import spearmanr
 
-        rho = float(spearmanr(np.arange(len(xs)), means).statistic) if np.nanstd(means) > 0 else 0.0
+        if len(set(means[np.isfinite(means)].tolist())) == 1:
+            return Verdict(None, f"{claim.kind}? undetermined — every point has the same mean ({means[0]:.4f}): an "
+                                 "exact tie, no trend to test", undetermined=True)
+        rho = float(spearmanr(np.arange(len(xs)), means).statistic)
         sign = 1 if claim.kind == "increasing" else -1
         ok = sign * rho >= TREND_RHO - 1e-9 and sign * (means[-1] - means[0]) > 0
         return Verdict(ok, f"{claim.kind}? Spearman ρ={rho:+.2f} (need {'≥' if sign > 0 else '≤'} {sign * TREND_RHO:+.1f}), "
@@ -138,6 +168,9 @@ def _one_series(curve: pd.DataFrame, claim: ShapeClaim, xname: str) -> Verdict:
         target = [i for i, x in enumerate(xs) if _same(x, claim.value)]
         if not target:
             return Verdict(None, f"{xname}={_fmt(claim.value)} was not swept")
+        if target[0] in tied and len(tied) > 1:
+            return Verdict(None, f"best at {xname}={_fmt(claim.value)}? undetermined — {best_txt}: "
+                                 f"{_fmt(claim.value)} ties with other points", undetermined=True)
         ok = target[0] == best
         gap = means[best] - means[target[0]]
         return Verdict(ok, f"best at {xname}={_fmt(claim.value)}? {best_txt}; {_fmt(claim.value)} is {gap:.4f} below the best")
@@ -155,6 +188,9 @@ def series_order_verdict(curve: pd.DataFrame, reference: pd.DataFrame | None) ->
     common = [m for m in paper.index if m in ours.index]
     if len(common) < 3:
         return Verdict(None, f"**NOT TESTED** (series_order) — {len(common)} series shared with the paper's rows (need ≥ 3)")
+    if ours[common].nunique() == 1:
+        return Verdict(None, f"**UNDETERMINED** (series_order) — all {len(common)} series have the same mean "
+                             f"({float(ours[common].iloc[0]):.4f}): an exact tie, no ranking", undetermined=True)
     tau = float(kendalltau(paper[common].to_numpy(), ours[common].to_numpy()).statistic)
     tau = 0.0 if tau != tau else tau
     rank = lambda v: " > ".join(f"{m} {v[m]:.3f}" for m in sorted(common, key=lambda m: -v[m]))  # noqa: E731
@@ -174,19 +210,23 @@ def shape_verdict(curve: pd.DataFrame, claim: ShapeClaim, xname: str = "x",
         return Verdict(None, "no finished trials to test")
     if claim.kind == "series_order":
         return series_order_verdict(curve, reference)
-    parts, oks = [], []
+    parts, oks, unds = [], [], []
     for s, g in curve.groupby("series", sort=False):
         v = _one_series(g.reset_index(drop=True), claim, xname)
         oks.append(v.reproduced)
+        unds.append(v.undetermined)
         parts.append(v.line if s == SERIES_ALL else f"[{s}] {v.line}")
     tested = [o for o in oks if o is not None]
-    ok = None if not tested else all(tested)
+    undetermined = any(u for u in unds)
+    ok = None if not tested or undetermined else all(tested)
     partly = ok is False and any(tested)
     head = {True: "REPRODUCED", False: "NOT REPRODUCED", None: "NOT TESTED"}[ok]
     kind = claim.kind
-    if partly:
+    if undetermined:
+        head, kind = "UNDETERMINED", f"{claim.kind}; exact tie in {sum(unds)} of {len(unds)} series"
+    elif partly:
         head, kind = "PARTLY REPRODUCED", f"{claim.kind}; {sum(tested)} of {len(tested)} series"
-    return Verdict(ok, f"**{head}** ({kind}) — " + "; ".join(parts), partly=partly)
+    return Verdict(ok, f"**{head}** ({kind}) — " + "; ".join(parts), partly=partly, undetermined=undetermined)
 
 
 def markdown_report(spec: SearchSpace, table: pd.DataFrame, figure: Path, *, corpus: str,
@@ -223,13 +263,39 @@ def markdown_report(spec: SearchSpace, table: pd.DataFrame, figure: Path, *, cor
             kind = "shape" if is_shape_row(r["value"]) else "number"
             lines.append("| " + " | ".join(str(r[c]).replace("|", "/") for c in cols) + f" | {kind} |")
     lines += pool_coverage_lines(table, spec)
+    from semiemo.analysis import premises as pm
+
+    keys = [k for k in (spec.plot.series, spec.x_param) if k]
+    measured = pm.evaluate(spec.premises, table, metric=spec.plot_metric, keys=keys)
+    lines += pm.premise_lines(measured, pm.point_spread(table, spec.plot_metric, keys), pm.paper_difference(ref))
+    shape = verdict
+    verdict = judged(verdict, measured)
     claim = spec.reference.shape
     lines += ["", "## Verdict", "", f"Paper's shape: {claim.description or claim.kind}", "", verdict.line, ""]
-    if verdict.reproduced is False:
+    if verdict is not shape:
+        lines += [f"What the means show (not a verdict): {shape.line}", ""]
+    if verdict.reproduced is False or verdict.outcome in ("not tested", "undetermined") and not table.empty:
         from semiemo.analysis.diagnosis import diagnose, diagnosis_lines
 
         lines += diagnosis_lines(diagnose(table, metric=spec.plot_metric, x=spec.x_param, series=spec.plot.series)) + [""]
     return "\n".join(lines), verdict
+
+
+def judged(verdict: Verdict, measured: list) -> Verdict:
+    """The shape verdict after its premises: a failed premise makes it *not tested*, points that do not differ
+    by more than seed noise make it *undetermined* — each with the premise and its measured value."""
+    from semiemo.analysis.premises import failed, indistinct
+
+    bad = failed(measured)
+    if bad:
+        return Verdict(None, "**NOT TESTED** (premise failed) — " + "; ".join(
+            f"premise: {r.statement}; measured: {r.measured}" for r in bad))
+    if verdict.outcome in ("reproduced", "partly", "not"):
+        flat = indistinct(measured)
+        if flat is not None:
+            return Verdict(None, f"**UNDETERMINED** (points indistinguishable) — premise: {flat.statement}; "
+                                 f"measured: {flat.measured}", undetermined=True)
+    return verdict
 
 
 def pool_coverage_lines(table: pd.DataFrame, spec: SearchSpace) -> list[str]:
@@ -290,6 +356,8 @@ def render(spec: SearchSpace, table: pd.DataFrame, out_dir: str | Path | None = 
     else:
         figure, shares = plot_sweep(table, spec, out / FIGURE), {}
     corpus = str(spec.base_config().corpus)
+    if trials_dir is not None:
+        table = with_teacher_accuracy(table, Path(trials_dir))
     text, verdict = markdown_report(spec, table, figure, corpus=corpus, budget=budget)
     if shares:
         text += "\n## Confusion panels\n\nShare of test predictions on the most predicted class (1/C = no preference):\n\n"
@@ -306,6 +374,41 @@ def render(spec: SearchSpace, table: pd.DataFrame, out_dir: str | Path | None = 
     write_status(out, status)
     return {"name": spec.name, "figure": figure, "report": out / REPORT, "verdict": verdict.line,
             "reproduced": verdict.reproduced, "outcome": verdict.outcome, "table": table, "status": status}
+
+
+TEACHER_TAGS = {"cmkt": "oracle_accuracy/visual", "dcmkt": "oracle_accuracy/visual", "avspnet": "proxy_accuracy"}
+
+
+def with_teacher_accuracy(table: pd.DataFrame, trials_dir: Path) -> pd.DataFrame:
+    """`teacher_accuracy` per row of a teacher method (paper 003's visual labels, paper 004's proxies) from its
+    trial's TensorBoard logs: the last epoch's accuracy of the teacher's labels on the pool against the hidden
+    truth, averaged over the trial's seeds and folds. Rows already carrying it, or without logs, are left alone."""
+    if table.empty or "method" not in table.columns or "trial_id" not in table.columns:
+        return table
+    todo = table["method"].astype(str).isin(TEACHER_TAGS)
+    if "teacher_accuracy" in table.columns:
+        todo &= pd.to_numeric(table["teacher_accuracy"], errors="coerce").isna()
+    if not todo.any():
+        return table
+    from semiemo.analysis.loss_curves import read_scalars
+
+    table = table.copy()
+    if "teacher_accuracy" not in table.columns:
+        table["teacher_accuracy"] = np.nan
+    for (trial, method), idx in table[todo].groupby(["trial_id", "method"]).groups.items():
+        folder = trials_dir / str(trial)
+        if not folder.is_dir():
+            continue
+        try:
+            scalars = read_scalars(folder)
+        except (FileNotFoundError, ValueError):
+            continue
+        tag = scalars[scalars["tag"] == TEACHER_TAGS[str(method)]]
+        if tag.empty:
+            continue
+        last = tag.sort_values("step").groupby("events_dir")["value"].last()
+        table.loc[idx, "teacher_accuracy"] = float(last.mean())
+    return table
 
 
 LOSS_FIGURE = "loss_curves.png"

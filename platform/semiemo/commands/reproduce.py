@@ -81,6 +81,7 @@ def _print_list(console, out_dir: str | None) -> None:
 
     from semiemo.analysis import reproduce as repro
     from semiemo.analysis.coverage import source_coverage
+    from semiemo.analysis.index_report import OUTCOME_LABEL
 
     table = Table(show_lines=False)
     table.add_column("analysis", no_wrap=True)
@@ -90,7 +91,8 @@ def _print_list(console, out_dir: str | None) -> None:
     for _, r in repro.list_analyses(out_dir).iterrows():
         verdict = r["verdict"] if len(r["verdict"]) <= 110 else r["verdict"][:107] + "…"
         table.add_row(r["name"], r["paper"], r["variants"], r["status"] + (f" ({r['finished']})" if r["finished"] else ""),
-                      r["budget"], r["outcome"], verdict)
+                      r["budget"], OUTCOME_LABEL.get(r["outcome"], r["outcome"]) if r["status"] != "not run" else "",
+                      verdict)
     console.print(table)
     cov = source_coverage()
     missing = cov[cov["analyses"] == ""]

@@ -152,6 +152,25 @@ class Reference(_Strict):
     shape: ShapeClaim = Field(default_factory=ShapeClaim)
 
 
+class Premise(_Strict):
+    """A condition the paper's claim rests on, measured on the sweep's results (see `analysis.premises`).
+
+    When a premise fails the outcome is *not tested* (its measured value named), never *not reproduced*;
+    when `distinguishable` fails it is *undetermined*. A YAML premise of the same `kind` as one of the generic
+    set (applied to every semi-supervised arm without being declared) replaces it."""
+
+    kind: Literal["unlabeled_active", "selected_after_rampup", "teacher_informative", "label_gap",
+                  "distinguishable", "column"]
+    threshold: float | None = None   # the bar; default per kind (analysis.premises.DEFAULT_THRESHOLD)
+    column: str | None = None        # teacher_informative / column: the results column measured
+    stat: Literal["mean", "median", "min", "max"] = "mean"   # column: how its runs are summarised
+    op: Literal[">=", "<="] = ">="   # column: the side of the threshold that holds
+    where: dict[str, Any] = Field(default_factory=dict)   # measured on rows matching column -> value (or list)
+    high: dict[str, Any] = Field(default_factory=dict)    # label_gap: rows of the labeled upper bound
+    low: dict[str, Any] = Field(default_factory=dict)     # label_gap: rows of the scarce-label point
+    description: str = ""            # why the paper's claim needs it
+
+
 class Plot(_Strict):
     kind: Literal["curve", "confusion"] = "curve"  # confusion: one row-normalised matrix per x value, pooled over seeds
     x: str | None = None               # default: the first parameter
@@ -187,6 +206,7 @@ class SearchSpace(_Strict):
     max_concurrent_trials: int | None = None
     reference: Reference = Field(default_factory=Reference)
     plot: Plot = Field(default_factory=Plot)
+    premises: list[Premise] = Field(default_factory=list)  # measured conditions of the claim (analysis.premises)
     quick: dict[str, Any] = Field(default_factory=dict)       # overrides for `--budget quick` (`--quick`)
     paper_budget: dict[str, Any] = Field(default_factory=dict)  # overrides for `--budget paper` (default: _default_paper)
     in_all: bool = True                # run by `reproduce --all` (false: e.g. the demo's own sweep)
