@@ -203,6 +203,40 @@ def series_order_verdict(curve: pd.DataFrame, reference: pd.DataFrame | None) ->
                        f"Paper: {rank(paper)}. Ours: {rank(ours)}")
 
 
+def beats_baseline_verdict(table: pd.DataFrame, claim: ShapeClaim, x: str, metric: str) -> tuple[Verdict, list[str]]:
+    """Every x but the baseline against the baseline, paired on (seed, fold): reproduced iff each paired Δ's
+    95 % CI over ≥ `claim.min_seeds` seeds lies above 0. Also the table of Δs for the report."""
+    from semiemo.analysis.spread import paired_over_seeds
+
+    done = table[table["status"] == "TERMINATED"] if "status" in table.columns else table
+    base_name = str(claim.value)
+    if done.empty or x not in done.columns or metric not in done.columns:
+        return Verdict(None, "**NOT TESTED** (beats_baseline) — no finished trials"), []
+    key = ["seed", "fold"]
+    base = done[done[x].astype(str) == base_name].groupby(key)[metric].mean()
+    if base.empty:
+        return Verdict(None, f"**NOT TESTED** (beats_baseline) — the baseline {base_name!r} did not run"), []
+    rows = ["", f"## Paired difference to {base_name} ({metric}, same seed and fold)", "",
+            "| arm | Δ (spread) | seeds | CI excludes 0 above |", "|---|---|---|---|"]
+    oks, parts, short = [], [], []
+    for arm, g in done[done[x].astype(str) != base_name].groupby(x, sort=False):
+        d = paired_over_seeds(g.groupby(key)[metric].mean(), base)
+        ok = d.kind == "ci95" and d.n >= claim.min_seeds and d.low > 0
+        oks.append(ok)
+        rows.append(f"| {arm} | {d.cell(digits=4, signed=True)} | {d.n} | {'yes' if ok else 'no'} |")
+        parts.append(f"{arm} {d.cell(digits=3, signed=True)}")
+        if d.n < claim.min_seeds:
+            short.append(str(arm))
+    if short:
+        return Verdict(None, f"**NOT TESTED** (beats_baseline) — fewer than {claim.min_seeds} paired seeds for "
+                             f"{', '.join(short)}: no CI to test. " + "; ".join(parts)), rows
+    ok = all(oks)
+    partly = not ok and any(oks)
+    head = "REPRODUCED" if ok else ("PARTLY REPRODUCED" if partly else "NOT REPRODUCED")
+    return Verdict(ok, f"**{head}** (beats_baseline; {sum(oks)} of {len(oks)} beat {base_name} with a 95 % CI above 0) — "
+                       + "; ".join(parts), partly=partly), rows
+
+
 def shape_verdict(curve: pd.DataFrame, claim: ShapeClaim, xname: str = "x",
                   reference: pd.DataFrame | None = None) -> Verdict:
     """Test the paper's claimed shape on our mean curve; one line that says what was tested and found."""
@@ -233,7 +267,11 @@ def markdown_report(spec: SearchSpace, table: pd.DataFrame, figure: Path, *, cor
                     budget: str | None = None) -> tuple[str, Verdict]:
     curve = sweep_curve(table, spec)
     ref = reference_rows(spec.reference)
-    verdict = shape_verdict(curve, spec.reference.shape, spec.parameters[spec.x_param].label or spec.x_param, ref)
+    delta_rows: list[str] = []
+    if spec.reference.shape.kind == "beats_baseline":
+        verdict, delta_rows = beats_baseline_verdict(table, spec.reference.shape, spec.x_param, spec.plot_metric)
+    else:
+        verdict = shape_verdict(curve, spec.reference.shape, spec.parameters[spec.x_param].label or spec.x_param, ref)
     lines = [f"# {spec.name} — paper {spec.paper}", "", spec.description.strip(), "",
              (f"Budget `{budget}`. " if budget else "") +
              f"Corpus `{corpus}`, method `{spec.base_config().method}`, metric `{spec.plot_metric}` "
@@ -262,6 +300,7 @@ def markdown_report(spec: SearchSpace, table: pd.DataFrame, figure: Path, *, cor
         for _, r in ref.iterrows():
             kind = "shape" if is_shape_row(r["value"]) else "number"
             lines.append("| " + " | ".join(str(r[c]).replace("|", "/") for c in cols) + f" | {kind} |")
+    lines += delta_rows
     lines += pool_coverage_lines(table, spec)
     from semiemo.analysis import premises as pm
 

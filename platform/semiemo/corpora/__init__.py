@@ -4,6 +4,7 @@
 
     synthetic                                   the default small demo corpus
     synthetic:acted=270,wild_labeled=300,seed=0 SynthConfig fields (a misspelled key names the allowed ones)
+    clusters[:classes=6,dims=20,...]            Gaussian class clusters, the SSL positive control (no audio)
     casia  |  casia:/path/to/casia              CASIA 1,200 (default: semiemo.paths.casia_root())
     iemocap:/path/to/IEMOCAP_full_release       IEMOCAP release layout
     meld:/path/to/MELD.Raw                      MELD CSVs + media
@@ -29,7 +30,7 @@ from semiemo.corpora.manifest import (
     write_manifest,
 )
 
-CORPUS_KINDS: tuple[str, ...] = ("synthetic", "casia", "iemocap", "meld", "dir", "table")
+CORPUS_KINDS: tuple[str, ...] = ("synthetic", "clusters", "casia", "iemocap", "meld", "dir", "table")
 
 __all__ = [
     "CORPUS_KINDS", "Problem", "load_corpus", "manifest_hash", "parse_synthetic_spec",
@@ -46,6 +47,10 @@ def load_corpus(spec: str) -> pd.DataFrame:
         from semiemo.corpora.synthetic import synthesize_manifest
 
         return synthesize_manifest(parse_synthetic_spec(rest))
+    if kind == "clusters":
+        from semiemo.corpora.synthetic.clusters import cluster_manifest, parse_cluster_spec
+
+        return cluster_manifest(parse_cluster_spec(rest))
     if kind == "casia":
         from semiemo.corpora.casia import read_casia
 

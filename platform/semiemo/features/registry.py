@@ -6,6 +6,7 @@ from dataclasses import fields, replace
 from typing import Any, Callable
 
 from semiemo.features.base import Featurizer
+from semiemo.features.clusters import ClusterFeatures
 from semiemo.features.lexical import TextEmbedding, TextTokens, WordStats
 from semiemo.features.opensmile_functionals import (
     IS09, IS09LLD, IS10, IS10LLD, ComParE16, ComParE16LLD, EGeMAPS, EGeMAPSLLD,
@@ -23,6 +24,7 @@ FEATURIZERS: dict[str, Callable[..., Featurizer]] = {
         IS09, IS10, ComParE16, EGeMAPS, IS09LLD, IS10LLD, ComParE16LLD, EGeMAPSLLD,
         Fbank, STFT, STFT512, AVSpectrogram, Prosody,
         TextEmbedding, TextTokens, WordStats, Social, Face, FER, SSLSpeechFrames, SSLSpeechMean,
+        ClusterFeatures,
     )
 }
 

@@ -124,8 +124,12 @@ class ShapeClaim(_Strict):
 
     # series_order: the series (e.g. methods), ranked by their mean over x, against the paper's
     # ranking of the same names (the `method` of the matched rows, mean of their values)
-    kind: Literal["peak_interior", "increasing", "decreasing", "best_at", "series_order", "none"] = "none"
-    value: Any = None       # best_at: the x the paper finds best (or picks as its default)
+    # beats_baseline: every x other than `value` (the baseline, e.g. supervised) beats it, paired by seed and
+    # fold, with a 95 % CI over ≥ `min_seeds` seeds that excludes 0 (the SSL positive control)
+    kind: Literal["peak_interior", "increasing", "decreasing", "best_at", "series_order", "beats_baseline",
+                  "none"] = "none"
+    value: Any = None       # best_at: the x the paper finds best (or picks as its default); beats_baseline: the baseline
+    min_seeds: int = 5      # beats_baseline: seeds the CI needs
     near: Any = None        # peak_interior: the paper's peak, reported beside ours
     description: str = ""   # the paper's words, for the report
 
