@@ -108,6 +108,29 @@ def summarize(results: pd.DataFrame, metrics: Sequence[str] = METRICS, baseline:
     return pd.DataFrame(out)
 
 
+def delta_sentences(summary: pd.DataFrame, baseline: str = BASELINE) -> list[str]:
+    """Per method, what its paired Δ UA to the baseline says — worded by the CI, whatever the sign: *beats*
+    (95 % CI above 0), *falls below* (CI below 0), *no detectable difference* (CI spans 0), or *no CI*
+    (fewer than 3 seeds: the range is shown, nothing is claimed)."""
+    if "delta_ua" not in summary.columns:
+        return []
+    out = []
+    for _, r in summary.iterrows():
+        if r["method"] == baseline:
+            continue
+        d = spread_of(r, "delta_ua")
+        if d.kind != "ci95":
+            out.append(f"{r['method']}: Δ UA {d.cell(signed=True)} over {d.n} seed(s) — no CI, so no claim either way.")
+        elif d.low > 0:
+            out.append(f"{r['method']}: beats {baseline}, Δ UA {d.cell(signed=True)} (95 % CI above 0, n={d.n} seeds).")
+        elif d.high < 0:
+            out.append(f"{r['method']}: falls below {baseline}, Δ UA {d.cell(signed=True)} (95 % CI below 0, n={d.n} seeds).")
+        else:
+            out.append(f"{r['method']}: no detectable difference from {baseline}, Δ UA {d.cell(signed=True)} "
+                       f"(95 % CI spans 0, n={d.n} seeds).")
+    return out
+
+
 def table_caption(summary: pd.DataFrame, metrics: Sequence[str] = METRICS) -> str:
     """What every cell of `markdown_table` is, with its n (one sentence when all rows are alike)."""
     return caption([spread_of(r, m) for _, r in summary.iterrows() for m in metrics])
@@ -196,5 +219,6 @@ def write_report(results: pd.DataFrame, out_dir: str | Path, title: str = "Metho
                   "seed's fold mean is one sample; a 95 % CI needs at least 3 seeds, below that the cell "
                   "gives the range [min, max]. Δ UA: paired difference to the supervised run on the same seed "
                   "and fold, averaged per seed, spread over seeds the same way. " + oracle_note(results) + "\n\n"
+                  + "".join(f"- {line}\n" for line in delta_sentences(summary)) + "\n"
                   f"![comparison]({png.name})\n")
     return {"results": out / "results.csv", "summary": out / "summary.csv", "markdown": md, "chart": png}
