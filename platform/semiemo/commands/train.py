@@ -79,6 +79,8 @@ def train(
     fusion: str = typer.Option("early", "--fusion", help="early | late"),
     normalization: str = typer.Option("self", "--normalization", help="unlabeled z-score: none | self | shift | combine"),
     fuzzy_labels: bool = typer.Option(False, "--fuzzy-labels", help="soft targets from annotator votes (paper 002)"),
+    label_map: str = typer.Option("canonical", "--label-map", help="class names: canonical (shared emotion vocabulary) | "
+                                  "none | a corpus name (emodb, ravdess, iemocap, ...) | 'code:label;code:label'"),
     name: Optional[str] = typer.Option(None, "--name", help="experiment name (default: <method>-<corpus>)"),
     out: Optional[Path] = typer.Option(None, "--out", help="output folder (default: $SEMIEMO_HOME/runs/<name>)"),
     feature_store: Optional[str] = typer.Option(None, "--feature-store", help="feature store root (default: $SEMIEMO_HOME/features)"),
@@ -100,7 +102,7 @@ def train(
             name=name or f"{method}-{spec_slug(corpus)}" + (f"+{spec_slug(unlabeled, 24)}" if unlabeled else ""),
             corpus=corpus, features=[f.strip() for f in features.split(",") if f.strip()], feature_store=feature_store,
             method=method, method_params=parse_sets(sets), fusion=fusion, normalization=normalization,
-            fuzzy_labels=fuzzy_labels, protocol=ProtocolConfig(name=protocol, folds=folds, max_folds=max_folds),
+            fuzzy_labels=fuzzy_labels, label_map=label_map, protocol=ProtocolConfig(name=protocol, folds=folds, max_folds=max_folds),
             label_fraction=label_fraction, unlabeled=unlabeled, unlabeled_shares_speakers=unlabeled_shares_speakers,
             unlabeled_quantity=unlabeled_quantity, seeds=parse_seeds(seeds),
             train=TrainConfig(epochs=epochs, batch_size=batch_size, mu=mu, steps_per_epoch=steps_per_epoch, lr=lr,
