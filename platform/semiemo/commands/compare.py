@@ -60,9 +60,15 @@ def claim_output(out_dir: Path, overwrite: bool) -> None:
         shutil.rmtree(path) if path.is_dir() else path.unlink()
 
 
+RECIPE_PATHS = {"features": "features", "protocol": "protocol.name", "folds": "protocol.folds",
+                "epochs": "train.epochs", "batch_size": "train.batch_size", "mu": "train.mu",
+                "steps_per_epoch": "train.steps_per_epoch", "lr": "train.lr", "label_map": "label_map"}
+
+
 def register(app: typer.Typer) -> None:
     @app.command("compare")
     def compare(
+        ctx: typer.Context,
         corpus: str = typer.Option("synthetic", "--corpus", help="corpus spec: synthetic[:k=v,...], casia, a manifest path, ..."),
         features: str = typer.Option("egemaps", "--features", help="comma-separated feature groups, e.g. egemaps or is10,text"),
         methods: str = typer.Option(DEFAULT_METHODS, "--methods", help="comma-separated method names (svm allowed)"),
@@ -85,6 +91,8 @@ def register(app: typer.Typer) -> None:
         out: Optional[Path] = typer.Option(None, "--out", help="output folder (default: $SEMIEMO_HOME/runs/compare-<corpus>-"
                                            "<settings>-<hash of every setting>)"),
         overwrite: bool = typer.Option(False, "--overwrite", help="replace the results already in the output folder"),
+        recipe: Optional[str] = typer.Option(None, "--recipe", help="a named recipe (ssl_speech) or YAML: its budget and "
+                                             "protocol fill in flags not given; its method's parameters apply to that method"),
     ) -> None:
         """Run each method through the experiment runner on the same data; write comparison.md/.png."""
         from pydantic import ValidationError
@@ -108,6 +116,15 @@ def register(app: typer.Typer) -> None:
         except ValidationError as e:
             raise typer.BadParameter(str(e))
         params = parse_method_params(method_params)
+        if recipe:
+            from semiemo.commands.train import explicit_paths
+            from semiemo.recipes import apply_recipe, load_recipe
+
+            fragment = load_recipe(recipe)
+            shared = {k: v for k, v in fragment.items() if k not in ("method", "method_params", "name", "output_dir")}
+            base = apply_recipe(base, shared, explicit_paths(ctx, RECIPE_PATHS))
+            if fragment.get("method") in names and fragment.get("method_params"):
+                params = {**params, fragment["method"]: {**fragment["method_params"], **params.get(fragment["method"], {})}}
         out_dir = out or runs_root() / default_out_name(base, names, params)
         claim_output(out_dir, overwrite)
         base = base.model_copy(update={"output_dir": str(out_dir / "runs")})
