@@ -152,3 +152,29 @@ def test_cli_featurize_renders_views_beside_the_plain_features(tmp_path):
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert "egemaps " in proc.stdout and "egemaps_weak_views" in proc.stdout
     assert proc.stdout.count("ok=4") == 2
+
+
+# --- drawing stored views in training ------------------------------------------------------------
+
+def _bank():
+    from semiemo.train.view_bank import bank_for_rows
+
+    stored = np.array(["a", "b", "c"], dtype=object)
+    fields = {"is10": np.array([[[10 * i + k] * 2 for k in range(4)] for i in (0, 2)], np.float32)}  # a, c: [2, K=4, 2]
+    return bank_for_rows(np.array(["c", "zz", "a"], dtype=object), stored, np.array([True, False, True]), fields, "strong")
+
+
+def test_a_view_bank_is_row_aligned_and_marks_rows_without_views():
+    bank = _bank()
+    assert bank.has_views.tolist() == [True, False, True] and bank.n_views == 4
+    assert set(bank.views["is10"][0, :, 0]) == {20, 21, 22, 23}  # row 'c' holds c's four views
+
+
+def test_each_step_draws_one_stored_view_per_row_uniformly_and_reproducibly():
+    bank = _bank()
+    rng = np.random.default_rng(0)
+    draws = np.array([bank.draw(np.array([0, 2]), rng)[0]["is10"][:, 0] for _ in range(400)])
+    assert set(draws[:, 0]) == {20, 21, 22, 23} and set(draws[:, 1]) == {0, 1, 2, 3}
+    assert np.all(np.abs(np.bincount((draws[:, 0] - 20).astype(int)) - 100) < 35)
+    again = bank.draw(np.array([0, 2]), np.random.default_rng(0))[0]["is10"]
+    assert np.array_equal(again, bank.draw(np.array([0, 2]), np.random.default_rng(0))[0]["is10"])
