@@ -53,7 +53,32 @@ def results_table(df, title: str = "results"):
     return table
 
 
+# CLI parameter -> ExperimentConfig path (what a recipe may fill in when the flag is not given)
+RECIPE_PATHS = {"features": "features", "method": "method", "protocol": "protocol.name", "folds": "protocol.folds",
+                "label_fraction": "label_fraction", "epochs": "train.epochs", "batch_size": "train.batch_size",
+                "mu": "train.mu", "steps_per_epoch": "train.steps_per_epoch", "lr": "train.lr",
+                "patience": "train.patience", "sets": "method_params", "normalization": "normalization",
+                "label_map": "label_map", "fusion": "fusion", "unlabeled": "unlabeled"}
+
+
+def explicit_paths(ctx: typer.Context, paths: dict[str, str]) -> set[str]:
+    """Config paths whose flags the user gave on the command line (a recipe never overrides those)."""
+    sources = {name: ctx.get_parameter_source(name) for name in paths}  # typer may bring its own click: compare names
+    return {path for name, path in paths.items()
+            if sources[name] is not None and sources[name].name not in ("DEFAULT", "DEFAULT_MAP")}
+
+
+def with_recipe(cfg, recipe: str | None, ctx: typer.Context, paths: dict[str, str]):
+    """`cfg` with the named recipe's settings filled in where no flag was given (`semiemo.recipes`)."""
+    if not recipe:
+        return cfg
+    from semiemo.recipes import apply_recipe, load_recipe
+
+    return apply_recipe(cfg, load_recipe(recipe), explicit_paths(ctx, paths))
+
+
 def train(
+    ctx: typer.Context,
     corpus: str = typer.Option("synthetic", "--corpus", help="synthetic[:k=v,...], casia[:path], a manifest path, ..."),
     features: str = typer.Option("egemaps", "--features", help="comma-separated feature groups, e.g. is10,text"),
     method: str = typer.Option("supervised", "--method", help="a registered method (supervised, svm, fixmatch, ...)"),
@@ -79,10 +104,14 @@ def train(
     fusion: str = typer.Option("early", "--fusion", help="early | late"),
     normalization: str = typer.Option("self", "--normalization", help="unlabeled z-score: none | self | shift | combine"),
     fuzzy_labels: bool = typer.Option(False, "--fuzzy-labels", help="soft targets from annotator votes (paper 002)"),
+    label_map: str = typer.Option("canonical", "--label-map", help="class names: canonical (shared emotion vocabulary) | "
+                                  "none | a corpus name (emodb, ravdess, iemocap, ...) | 'code:label;code:label'"),
     name: Optional[str] = typer.Option(None, "--name", help="experiment name (default: <method>-<corpus>)"),
     out: Optional[Path] = typer.Option(None, "--out", help="output folder (default: $SEMIEMO_HOME/runs/<name>)"),
     feature_store: Optional[str] = typer.Option(None, "--feature-store", help="feature store root (default: $SEMIEMO_HOME/features)"),
     address: Optional[str] = typer.Option(None, "--address", help="Ray address; default $RAY_ADDRESS or a local Ray"),
+    recipe: Optional[str] = typer.Option(None, "--recipe", help="a named recipe (ssl_speech) or a recipe YAML: fills in "
+                                         "every setting not given as a flag (semiemo/recipes/)"),
 ) -> None:
     """Train and test one method under a protocol; print a results table, write results.parquet and TensorBoard."""
     from pydantic import ValidationError
@@ -100,13 +129,17 @@ def train(
             name=name or f"{method}-{spec_slug(corpus)}" + (f"+{spec_slug(unlabeled, 24)}" if unlabeled else ""),
             corpus=corpus, features=[f.strip() for f in features.split(",") if f.strip()], feature_store=feature_store,
             method=method, method_params=parse_sets(sets), fusion=fusion, normalization=normalization,
-            fuzzy_labels=fuzzy_labels, protocol=ProtocolConfig(name=protocol, folds=folds, max_folds=max_folds),
+            fuzzy_labels=fuzzy_labels, label_map=label_map, protocol=ProtocolConfig(name=protocol, folds=folds, max_folds=max_folds),
             label_fraction=label_fraction, unlabeled=unlabeled, unlabeled_shares_speakers=unlabeled_shares_speakers,
             unlabeled_quantity=unlabeled_quantity, seeds=parse_seeds(seeds),
             train=TrainConfig(epochs=epochs, batch_size=batch_size, mu=mu, steps_per_epoch=steps_per_epoch, lr=lr,
                               workers=workers, patience=patience, max_failures=max_failures),
             output_dir=str(out) if out else None,
         )
+        cfg = with_recipe(cfg, recipe, ctx, RECIPE_PATHS)
+        if recipe and not name:  # the run is named after what runs: the recipe's method and the recipe
+            cfg.name = f"{cfg.method}-{spec_slug(corpus)}" + (f"+{spec_slug(unlabeled, 24)}" if unlabeled else "") \
+                + f"-{Path(recipe).stem}"
     except ValidationError as e:
         raise typer.BadParameter(str(e))
     if address or workers > 1:

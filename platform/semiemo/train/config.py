@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
 class _Strict(BaseModel):
@@ -70,6 +70,13 @@ class UnlabeledBalanceConfig(_Strict):
 class ExperimentConfig(_Strict):
     """One method on one corpus under one protocol, over seeds (and folds)."""
 
+    @field_validator("label_map")
+    @classmethod
+    def _known_label_map(cls, value: Any) -> Any:
+        from semiemo.label_vocabulary import check_label_map
+
+        return check_label_map(value)
+
     name: str = "experiment"
     corpus: str = "synthetic"                     # a corpus spec, see `semiemo.corpora.load_corpus`
     features: list[str] = Field(default_factory=lambda: ["egemaps"])
@@ -94,7 +101,9 @@ class ExperimentConfig(_Strict):
     single_stream_domains: list[str] | None = None  # labeled training domains of methods without phases (paper
                                                   # 000's baselines train on IVD only); phased methods pick their
                                                   # own rows by domain; None: all
-    label_map: dict[str, str] | None = None       # e.g. {"excitement": "happiness"}
+    label_map: dict[str, str] | str | None = "canonical"  # class names: "canonical" (the shared emotion vocabulary,
+                                                  # `semiemo.label_vocabulary`), "none", a corpus name ("emodb"),
+                                                  # "code:label;..." or a dict on top of the canonical names
     fuzzy_labels: bool = False                    # soft targets from votes (paper 002)
     normalization: Literal["none", "self", "shift", "combine"] = "self"  # unlabeled z-score (paper 002 Fig. 7)
     seeds: list[int] = Field(default_factory=lambda: [0])

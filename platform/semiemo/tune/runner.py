@@ -241,13 +241,12 @@ def _prepare_on_driver(spec: SearchSpace, address: str | None) -> None:
                     resolve(request, seed=seed)   # the store the trainer reads (train/loop.py)
         if cfg.unlabeled and f"pool:{cfg.unlabeled}:{cfg.features}" not in done:
             done.add(f"pool:{cfg.unlabeled}:{cfg.features}")
-            from semiemo.corpora.unlabeled_pool import load_unlabeled_pool
-            from semiemo.features import featurize
+            from semiemo.corpora.unlabeled_pool import pool_parts
             from semiemo.features.pipeline import resolve_featurizer
+            from semiemo.features.pool import featurize_pool
 
-            pool = load_unlabeled_pool(cfg.unlabeled, cfg.unlabeled_shares_speakers)
-            featurize(pool, [resolve_featurizer(f.split(".")[0]) for f in dict.fromkeys(cfg.features)],
-                      cfg.feature_store, address=address)
+            featurize_pool(pool_parts(cfg.unlabeled), [resolve_featurizer(f.split(".")[0]) for f in dict.fromkeys(cfg.features)],
+                           cfg.feature_store, address=address)
 
 
 def results_table(grid: Any, spec: SearchSpace) -> tuple[pd.DataFrame, pd.DataFrame]:
