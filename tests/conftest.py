@@ -92,10 +92,22 @@ def two_node_cluster(s3_root, tmp_path_factory):
 
     if ray.is_initialized():
         ray.shutdown()
-    saved = {k: os.environ.get(k) for k in ("SEMIEMO_STORAGE", "SEMIEMO_HOME")}
+    from pathlib import Path
+
+    saved = {k: os.environ.get(k) for k in ("SEMIEMO_STORAGE", "SEMIEMO_HOME", "PYTHONPATH")}
     os.environ["SEMIEMO_STORAGE"] = s3_root
     os.environ["SEMIEMO_HOME"] = str(tmp_path_factory.mktemp("semiemo_home"))
+    # the nodes' workers import the test modules (a sweep objective defined in a test) like this process
+    tests_dir = str(Path(__file__).resolve().parent)
+    os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (tests_dir, saved["PYTHONPATH"]) if p)
     cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1, "include_dashboard": False})
+    # Cluster writes its address to /tmp/ray/ray_current_cluster, where any `ray.init()` on this machine
+    # (another test session's) would join it: take it back at once
+    from ray._common.utils import get_ray_address_file
+
+    address_file = Path(get_ray_address_file(None))
+    if address_file.is_file() and address_file.read_text().strip() == cluster.head_node.gcs_address:
+        address_file.unlink()
     worker = cluster.add_node(num_cpus=1)
     cluster.wait_for_nodes()
     init_ray(cluster.address)
