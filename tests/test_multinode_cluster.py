@@ -140,13 +140,16 @@ def _job(data, train, fault=None):
 
 
 def test_killed_node_run_waits_resumes_from_checkpoint_and_counts_every_epoch_once(two_node_cluster, s3_root,
-                                                                                  tmp_path, capfd):
+                                                                                  tmp_path, capfd, monkeypatch):
     """The node of one rank is removed at epoch 3; the restarted group cannot be placed (1 CPU left) and
     says so; a node joins (an autoscaler's part); the run resumes from epoch 2's checkpoint."""
     cluster, _, worker = two_node_cluster
     marker = tmp_path / "at_epoch_3"
     data = _fold_data(seed=3)
-    train = TrainConfig(epochs=4, batch_size=16, num_threads=1, max_failures=1, placement_timeout_s=180)
+    train = TrainConfig(epochs=4, batch_size=16, num_threads=1, max_failures=1, placement_timeout_s=120)
+    # the node joins from this helper thread: Ray's node start sets a SIGTERM handler, which Python
+    # allows in the main thread only (the driver's own handlers are in place already)
+    monkeypatch.setattr(ray._private.utils, "set_sigterm_handler", lambda handler: None)
     fault = FaultInjection(epoch=3, marker=str(marker), node_id=worker.node_id, sleep_s=300)
     added: list = []
 
