@@ -24,6 +24,7 @@ from semiemo.train.loop import model_spec
 from semiemo.train.run_watch import DistributedRunFailed, PlacementTimeout
 from test_trainer_loop import _fold_data
 
+_KEEP_ALIVE = threading.Event()   # never set: see the kill-a-node test
 CORPUS = "synthetic:acted=24,wild_labeled=24,unlabeled=0,seed=3"
 FEATURES = ["social"]
 
@@ -161,12 +162,14 @@ def test_killed_node_run_waits_resumes_from_checkpoint_and_counts_every_epoch_on
         cluster.remove_node(worker, allow_graceful=False)
         time.sleep(25)                            # long enough for the wait to be reported
         added.append(cluster.add_node(num_cpus=1))
+        # the node's processes die with the thread that started them (Linux parent-death signal):
+        # this thread lives as long as the module's cluster
+        _KEEP_ALIVE.wait()
 
     thread = threading.Thread(target=chaos, daemon=True)
     thread.start()
     result = fit_fold_distributed(data, _job(data, train, fault), run_name="killed-node",
                                   storage_path=storage.join(s3_root, "runs", "killed-node"), workers=2)
-    thread.join(timeout=60)
     err = capfd.readouterr().err
     waits = [line for line in err.splitlines() if line.startswith("semiemo: waiting")]
     print(f"\nkilled node {worker.node_id[:12]}; replacement {added[0].node_id[:12] if added else None}\n"

@@ -33,7 +33,7 @@ from semiemo.methods.base import ModelSpec
 from semiemo.train.checkpoint_io import load_state, result_from_json, result_to_json
 from semiemo.train.config import TrainConfig
 from semiemo.train.loop import FoldData, FoldResult, fit_fold
-from semiemo.train.run_watch import max_failures_for, run_watched
+from semiemo.train.run_watch import START_ATTEMPTS, max_failures_for, run_watched
 
 STATE_FILE = "state.pt"
 RESULT_FILE = "result.json"
@@ -216,8 +216,9 @@ def fit_fold_distributed(
         run_config=ray.train.RunConfig(
             name=run_name,
             storage_path=storage_path,
-            # controller_failure_limit 0: a start that timed out (workers never placed) ends the run
-            failure_config=ray.train.FailureConfig(max_failures=max_failures, controller_failure_limit=0),
+            # worker-group starts that time out or fail: START_ATTEMPTS in all, then one line (run_watch)
+            failure_config=ray.train.FailureConfig(max_failures=max_failures,
+                                                   controller_failure_limit=START_ATTEMPTS - 1),
             checkpoint_config=ray.train.CheckpointConfig(num_to_keep=2),
             callbacks=callbacks,
         ),

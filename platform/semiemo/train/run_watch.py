@@ -8,7 +8,9 @@
 - Unplaceable workers (a node left and nothing replaces it): while Ray Train waits for its placement
   group, `PlacementWatch` prints what it waits for (resources, what is free, which node left) every
   `every_s`; after `placement_timeout_s` (default 600 s: a cloud autoscaler adds a node in 2-5 minutes)
-  Ray Train's worker-group start times out and that becomes `PlacementTimeout`, one line.
+  Ray Train's worker-group starts (`START_ATTEMPTS` of a third of it each) have timed out, and that
+  becomes `PlacementTimeout`, one line. A start that fails for another reason (a node died while the
+  workers came up) is retried within the same budget.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from typing import Any, Callable, TextIO
 from semiemo.errors import OneLineError
 
 DEFAULT_MAX_FAILURES = 3
+START_ATTEMPTS = 3      # worker-group starts per placement: a start that fails (a node died meanwhile) is retried
 START_TIMEOUT_ENV = "RAY_TRAIN_WORKER_GROUP_START_TIMEOUT_S"  # read by Ray Train's controller (propagated by the driver)
 
 
@@ -130,15 +133,15 @@ def run_watched(fit: Callable[[], Any], *, run_name: str, workers: int, resource
     from ray.train import TrainingFailedError
 
     previous = os.environ.get(START_TIMEOUT_ENV)
-    if previous is None:
-        os.environ[START_TIMEOUT_ENV] = str(float(placement_timeout_s))
+    if previous is None:  # START_ATTEMPTS starts of this length: `placement_timeout_s` in all
+        os.environ[START_TIMEOUT_ENV] = str(float(placement_timeout_s) / START_ATTEMPTS)
     watch = PlacementWatch(f"run {run_name!r}")
     try:
         with watch:
             return fit()
     except TrainingFailedError as e:
         raise _one_line(e, run_name=run_name, workers=workers, resources=resources, max_failures=max_failures,
-                        timeout_s=float(previous or placement_timeout_s), watch=watch,
+                        timeout_s=float(previous) * START_ATTEMPTS if previous else placement_timeout_s, watch=watch,
                         checkpoint=last_checkpoint(), resume_hint=resume_hint) from e
     finally:
         if previous is None:
@@ -155,6 +158,12 @@ def _one_line(e: Exception, *, run_name: str, workers: int, resources: dict[str,
             f"run {run_name!r}: {workers} workers × {_resources(resources)} could not be placed within "
             f"{timeout_s:.0f} s{' (' + left + ')' if left else ''}; add nodes or lower --workers, or wait longer "
             f"with --placement-timeout; {ckpt}; resume: {resume_hint}")
+    if failure is not None:  # the workers' start failed START_ATTEMPTS times (e.g. their nodes kept dying)
+        text = str(failure).strip().splitlines()
+        node = re.search(r"Node Id:?\s*([0-9a-f]{8,})", str(failure))
+        return DistributedRunFailed(
+            f"run {run_name!r}: its workers could not be started ({text[0][:100] if text else type(failure).__name__}"
+            f"{'; node ' + node.group(1)[:12] + ' died' if node else ''}); {ckpt}; resume: {resume_hint}")
     failures = getattr(e, "worker_failures", None) or {}
     who = []
     for rank, err in sorted(failures.items()):
