@@ -192,7 +192,7 @@ def test_out_of_retries_ends_in_one_line_with_checkpoint_and_resume(two_node_clu
     line = str(e.value)
     print(f"\nout of retries: {line}")
     assert "\n" not in line
-    assert "--max-failures 0" in line and "rank 1" in line
+    assert "--max-failures 0" in line and "rank 1 on node " in line and "worker process died" in line
     assert "last checkpoint s3://semiemo-test/root/runs/no-retries/no-retries/checkpoint_" in line
     assert "resume:" in line
 
@@ -207,4 +207,5 @@ def test_workers_that_cannot_be_placed_give_up_after_the_timeout_with_one_line(t
     line = str(e.value)
     print(f"\nunplaceable ({time.time() - t0:.0f} s): {line}")
     assert "\n" not in line and "3 workers × {CPU: 1}" in line and "within 12 s" in line
+    assert "no checkpoint was written" in line and "starts from epoch 1" in line
     assert time.time() - t0 < 120

@@ -151,6 +151,8 @@ def run_watched(fit: Callable[[], Any], *, run_name: str, workers: int, resource
 def _one_line(e: Exception, *, run_name: str, workers: int, resources: dict[str, float], max_failures: int,
               timeout_s: float, watch: PlacementWatch, checkpoint: str | None, resume_hint: str) -> OneLineError:
     ckpt = f"last checkpoint {checkpoint}" if checkpoint else "no checkpoint was written"
+    if not checkpoint:
+        resume_hint = "run the same command again once the cluster has room (it starts from epoch 1)"
     failure = getattr(e, "controller_failure", None)
     if failure is not None and type(failure).__name__ == "WorkerGroupStartupTimeoutError":
         left = "; ".join(f"node {n[:12]} ({a}) left" for n, (a, _) in watch.left.items())
@@ -166,14 +168,23 @@ def _one_line(e: Exception, *, run_name: str, workers: int, resources: dict[str,
             f"{'; node ' + node.group(1)[:12] + ' died' if node else ''}); {ckpt}; resume: {resume_hint}")
     failures = getattr(e, "worker_failures", None) or {}
     who = []
+    whole = str(e)
     for rank, err in sorted(failures.items()):
-        text = str(err)
-        node = re.search(r"[Nn]ode [Ii][Dd]:?\s*([0-9a-f]{8,})", text)
-        ip = re.search(r"(?:IP|ip)(?: address)?:?\s*([0-9][0-9.]+)", text)
+        # Ray Train's message holds a snippet per rank with the worker's metadata (node_id, node_ip, pid)
+        snippet = whole.split(f"[Rank {rank} Error Snippet]", 1)[-1].split("[Rank ", 1)[0]
+        text = str(err) + "\n" + snippet
+        node = re.search(r"node_id='([0-9a-f]{8,})'", text) or re.search(r"[Nn]ode [Ii][Dd]:?\s*([0-9a-f]{8,})", text)
+        ip = re.search(r"node_ip='([0-9.]+)'", text) or re.search(r"\bip:?\s*([0-9][0-9.]+)", text)
+        pid = re.search(r"\bpid=(\d+)", snippet)
         where = f" on node {node.group(1)[:12]}" if node else ""
-        where += f" ({ip.group(1)})" if ip else ""
-        reason = "its node died" if "node" in text.lower() and ("died" in text.lower() or "dead" in text.lower()) \
-            else text.strip().splitlines()[0][:120] if text.strip() else type(err).__name__
+        where += f" (ip {ip.group(1)}{', pid ' + pid.group(1) if pid else ''})" if ip else ""
+        low = text.lower()
+        if "its node has died" in low or "node was terminated" in low or "node died" in low:
+            reason = "its node died"
+        elif "health check failed" in low or "unavailable" in low or "worker process has died" in low:
+            reason = "its worker process died (health check failed)"
+        else:
+            reason = text.strip().splitlines()[0][:120] if text.strip() else type(err).__name__
         who.append(f"rank {rank}{where}: {reason}")
     if watch.left and not any("node " in w for w in who):
         who.append("; ".join(f"node {n[:12]} ({a}) left the cluster" for n, (a, _) in watch.left.items()))
