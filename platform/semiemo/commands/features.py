@@ -6,7 +6,7 @@ from typing import Optional
 
 import typer
 
-STORE_HELP = "store root: a folder or a pyarrow filesystem URI (default: $SEMIEMO_FEATURE_STORE or $SEMIEMO_HOME/features)"
+STORE_HELP = "store root: a folder or a pyarrow filesystem URI (default: $SEMIEMO_FEATURE_STORE or <storage root>/features; see --storage)"
 
 
 def register(app: typer.Typer) -> None:

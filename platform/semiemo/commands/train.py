@@ -98,7 +98,10 @@ def train(
     steps_per_epoch: Optional[int] = typer.Option(None, "--steps-per-epoch", help="default: one pass over the labeled rows"),
     lr: float = typer.Option(1e-3, "--lr"),
     patience: Optional[int] = typer.Option(None, "--patience", help="early stop after n epochs without improvement"),
-    max_failures: int = typer.Option(0, "--max-failures", help="Ray Train worker-group restarts (workers > 1)"),
+    max_failures: Optional[int] = typer.Option(None, "--max-failures", help="Ray Train worker-group restarts, each resuming "
+                                               "from the last checkpoint (default: 3 with --workers > 1)"),
+    placement_timeout: float = typer.Option(600.0, "--placement-timeout", help="seconds to wait for workers that cannot "
+                                            "be placed (e.g. a node left) before giving up; the wait is reported"),
     seeds: str = typer.Option("0", "--seeds", help="comma-separated seeds, e.g. 0,1,2"),
     sets: Optional[list[str]] = typer.Option(None, "--set", help="method hyperparameter key=value (repeatable)"),
     fusion: str = typer.Option("early", "--fusion", help="early | late"),
@@ -107,8 +110,8 @@ def train(
     label_map: str = typer.Option("canonical", "--label-map", help="class names: canonical (shared emotion vocabulary) | "
                                   "none | a corpus name (emodb, ravdess, iemocap, ...) | 'code:label;code:label'"),
     name: Optional[str] = typer.Option(None, "--name", help="experiment name (default: <method>-<corpus>)"),
-    out: Optional[Path] = typer.Option(None, "--out", help="output folder (default: $SEMIEMO_HOME/runs/<name>)"),
-    feature_store: Optional[str] = typer.Option(None, "--feature-store", help="feature store root (default: $SEMIEMO_HOME/features)"),
+    out: Optional[str] = typer.Option(None, "--out", help="output folder or URI (default: <storage root>/runs/<name>)"),
+    feature_store: Optional[str] = typer.Option(None, "--feature-store", help="feature store root (default: <storage root>/features)"),
     address: Optional[str] = typer.Option(None, "--address", help="Ray address; default $RAY_ADDRESS or a local Ray"),
     recipe: Optional[str] = typer.Option(None, "--recipe", help="a named recipe (ssl_speech) or a recipe YAML: fills in "
                                          "every setting not given as a flag (semiemo/recipes/)"),
@@ -133,7 +136,8 @@ def train(
             label_fraction=label_fraction, unlabeled=unlabeled, unlabeled_shares_speakers=unlabeled_shares_speakers,
             unlabeled_quantity=unlabeled_quantity, seeds=parse_seeds(seeds),
             train=TrainConfig(epochs=epochs, batch_size=batch_size, mu=mu, steps_per_epoch=steps_per_epoch, lr=lr,
-                              workers=workers, patience=patience, max_failures=max_failures),
+                              workers=workers, patience=patience, max_failures=max_failures,
+                              placement_timeout_s=placement_timeout),
             output_dir=str(out) if out else None,
         )
         cfg = with_recipe(cfg, recipe, ctx, RECIPE_PATHS)
@@ -148,8 +152,10 @@ def train(
         init_ray(address)
     df = run_experiment(cfg)
     console.print(results_table(df, title=f"{cfg.method} on {cfg.corpus} ({cfg.protocol.name}, {','.join(cfg.features)})"))
+    from semiemo.storage import join
+
     run_dir = output_dir(cfg)
-    console.print(f"results: {run_dir / 'results.parquet'}\nTensorBoard: tensorboard --logdir {run_dir / 'tb'}")
+    console.print(f"results: {join(run_dir, 'results.parquet')}\nTensorBoard: tensorboard --logdir {join(run_dir, 'tb')}")
 
 
 def register(app: typer.Typer) -> None:

@@ -83,6 +83,7 @@ class FeaturizeReport:
     rows: int
     featurizers: dict[str, FeaturizerCounts]
     seconds: float
+    blocks_by_node: dict[str, int] = field(default_factory=dict)  # Ray node id -> blocks it computed in this run
 
     def lines(self) -> list[str]:
         out = [f"manifest {self.manifest_hash}: {self.rows} rows -> {self.store_uri} ({self.seconds:.1f} s)"]
@@ -136,11 +137,13 @@ def featurize(
     computed: Counter[int] = Counter()
     todo = sum(_block_rows(len(ordered), bs, b) for (bs, _), blocks in work.items() for b in blocks)
     show = options.progress_lines if options.progress_lines is not None else not sys.stdout.isatty()
+    by_node: Counter[str] = Counter()
     with ProgressLines(todo, every_s=options.progress_every_s, enabled=show and todo > 0) as progress:
         for (bs, model_backed), blocks in sorted(work.items()):
             seen: set[int] = set()
             for summary in _run_blocks(ordered, blocks, bs, model_backed, fzs, entries, store, options, address):
                 computed[summary["featurizer_index"]] += 1
+                by_node[str(summary.get("node", ""))] += 1
                 if summary["block"] not in seen:  # a block's rows count once, whatever its featurizers
                     seen.add(summary["block"])
                     progress.advance(_block_rows(len(ordered), bs, summary["block"]))
@@ -156,7 +159,7 @@ def featurize(
         counts[f.name] = FeaturizerCounts(key=str(entry.key), ok=c["ok"], flagged=c["flagged"],
                                           errors_by_reason=c["errors_by_reason"], flags_by_reason=c["flags_by_reason"],
                                           blocks_total=_n_blocks(len(ordered), bs), blocks_computed=computed[i])
-    return FeaturizeReport(mhash, store.uri, len(ordered), counts, time.perf_counter() - started)
+    return FeaturizeReport(mhash, store.uri, len(ordered), counts, time.perf_counter() - started, dict(by_node))
 
 
 # ------------------------------------------------------------------------------------------------
@@ -326,7 +329,7 @@ class _BlockWorker:
         self.batch_size = batch_size
 
     def run(self, batch: dict[str, np.ndarray]) -> dict[str, list]:
-        out: dict[str, list] = {"block": [], "featurizer_index": [], "ok": [], "flagged": [], "errors": []}
+        out: dict[str, list] = {"block": [], "featurizer_index": [], "ok": [], "flagged": [], "errors": [], "node": []}
         for block, which, payload in zip(batch["block"], batch["featurizer_indices"], batch["rows"]):
             rows = _rows_from_bytes(bytes(payload))
             for summary in self.featurize_block(int(block), json.loads(which), rows):
@@ -359,8 +362,15 @@ class _BlockWorker:
             table = encode_table([utt_ids[r] for r in ok_rows], row_flags, outputs, f.schema())
             self.entries[i].write_block(block, table, pd.DataFrame(errors, columns=["utt_id", "reason", "stage", "detail"]))
             summaries.append({"block": block, "featurizer_index": i, "ok": len(ok_rows),
-                              "flagged": sum(1 for s in row_flags if s), "errors": len(errors)})
+                              "flagged": sum(1 for s in row_flags if s), "errors": len(errors), "node": _node_id()})
         return summaries
+
+
+def _node_id() -> str:
+    """The Ray node this block ran on (where the report says the work went); '' outside Ray."""
+    import ray
+
+    return ray.get_runtime_context().get_node_id() if ray.is_initialized() else ""
 
 
 def _apply(f: Featurizer, rows: pd.DataFrame, audio: list, usable: list[int], batch_size: int):

@@ -47,7 +47,9 @@ class TrainConfig(_Strict):
     workers: int = 1                     # >1: Ray Train TorchTrainer with DDP
     cpus_per_worker: float = 1.0         # Ray CPUs each DDP worker reserves (fractional on small machines)
     use_gpu: bool | None = None          # None: GPU when present
-    max_failures: int = 0                # Ray Train FailureConfig
+    max_failures: int | None = None      # Ray Train worker-group restarts; None: 3 with workers > 1 (train.run_watch)
+    placement_timeout_s: float = 600.0   # give up when the workers cannot be placed for this long (an autoscaler
+                                         # adds a cloud node in 2-5 min); the wait is reported while it lasts
     checkpoint_metric: str = "ua"        # best checkpoint by this validation metric (mode max)
     patience: int | None = None          # early stop after n epochs without improvement
     num_threads: int | None = None       # torch intra-op threads per worker

@@ -247,10 +247,11 @@ def _fit_closed_form(cls: type, cfg: ExperimentConfig, data: FoldData, seed: int
                       wall_time_s=fit_s, samples_per_s=len(data.train) / fit_s if fit_s > 0 else float("nan"))
 
 
-def output_dir(cfg: ExperimentConfig) -> Path:
-    from semiemo.paths import runs_root
+def output_dir(cfg: ExperimentConfig) -> str:
+    """`cfg.output_dir`, else `<storage root>/runs/<name>`: a folder or a URI (`semiemo.storage`)."""
+    from semiemo import storage
 
-    return Path(cfg.output_dir) if cfg.output_dir else runs_root() / cfg.name
+    return storage.join(cfg.output_dir) if cfg.output_dir else storage.location("runs", cfg.name)
 
 
 def run_fold(cfg: ExperimentConfig, prep: PreparedData, fold: Fold, seed: int, *,
@@ -301,9 +302,12 @@ def run_fold(cfg: ExperimentConfig, prep: PreparedData, fold: Fold, seed: int, *
         if cfg.train.workers > 1:
             from semiemo.train.distributed import DistributedFold, fit_fold_distributed
 
+            from semiemo import storage as storage_root
+
+            # rank 0 may run on another node: it is told the URI, never this node's staging folder
             job = DistributedFold(cfg.method, dict(cfg.method_params), cfg.train, spec, seed,
-                                  str(tb_dir) if tb_dir is not None else None)
-            storage = Path(run_dir if run_dir is not None else output_dir(cfg)) / "ray"
+                                  storage_root.remote_of(tb_dir) if tb_dir is not None else None)
+            storage = storage_root.join(storage_root.remote_of(run_dir) if run_dir is not None else output_dir(cfg), "ray")
             result = fit_fold_distributed(data, job, run_name=f"{cfg.name}-seed{seed}-{fold.name}", storage_path=storage,
                                           cpus_per_worker=cfg.train.cpus_per_worker)
         else:
@@ -446,20 +450,22 @@ def run_experiment(cfg: ExperimentConfig, data: FeatureSet | None = None,
     prep = prepare_data(cfg, data)
     if stored is not None:
         prep.stored_pool, prep.stored_oracle = stored, _oracle_classes(cfg, stored.oracle_labels, prep.classes)
-    run_dir = output_dir(cfg)
+    from semiemo.storage import writable
+
     rows = []
-    for seed in cfg.seeds:
-        folds = make_folds(prep.features.manifest, cfg.protocol, seed)
-        for k, fold in enumerate(folds):
-            row = run_fold(cfg, prep, fold, seed, report=report, run_dir=run_dir)
-            append_results([row], run_dir)
-            rows.append(row)
-            console.print(
-                f"[bold]{cfg.method}[/] seed {seed} fold {k + 1}/{len(folds)} [cyan]{fold.name}[/]  "
-                f"UA {row.get('test_ua', float('nan')):.3f}  WA {row.get('test_wa', float('nan')):.3f}  "
-                f"F1w {row.get('test_f1_weighted', float('nan')):.3f}  best epoch {row['best_epoch']}/{row['epochs_run']}  "
-                f"n_train {row['n_train']} n_unl {row['n_unlabeled']}{_pool_use(row)}  {row['wall_time_s']:.1f} s"
-            )
+    with writable(output_dir(cfg)) as run_dir:  # a URI's files are staged here and uploaded at the end
+        for seed in cfg.seeds:
+            folds = make_folds(prep.features.manifest, cfg.protocol, seed)
+            for k, fold in enumerate(folds):
+                row = run_fold(cfg, prep, fold, seed, report=report, run_dir=run_dir)
+                append_results([row], run_dir)
+                rows.append(row)
+                console.print(
+                    f"[bold]{cfg.method}[/] seed {seed} fold {k + 1}/{len(folds)} [cyan]{fold.name}[/]  "
+                    f"UA {row.get('test_ua', float('nan')):.3f}  WA {row.get('test_wa', float('nan')):.3f}  "
+                    f"F1w {row.get('test_f1_weighted', float('nan')):.3f}  best epoch {row['best_epoch']}/{row['epochs_run']}  "
+                    f"n_train {row['n_train']} n_unl {row['n_unlabeled']}{_pool_use(row)}  {row['wall_time_s']:.1f} s"
+                )
     for line in run_notes(rows):
         console.print(f"[yellow]note:[/] {line}")
     return pd.DataFrame(rows)
