@@ -32,6 +32,7 @@ import torch
 
 from av_fold import av_fold
 from gaussian_featureset import gaussian_fold_data
+from semiemo.methods.base import hparams_from_dict
 from semiemo.methods.registry import get_method
 from semiemo.train.config import TrainConfig
 from semiemo.train.loop import FoldData, fit_fold, model_spec
@@ -224,7 +225,8 @@ def _ddp_worker(rank: int, world_size: int, port: int, out_dir: str) -> None:
         out = {}
         for name in DDP_CASES:
             method = CASES[name][1]
-            unused = bool(getattr(get_method(method), "ddp_find_unused_parameters", False))
+            cls = get_method(method)
+            unused = cls.plan(hparams_from_dict(cls.HParams, CASES[name][2])).ddp_find_unused_parameters
             wrap = lambda m: torch.nn.parallel.DistributedDataParallel(m, find_unused_parameters=unused)  # noqa: E731
             out[name] = run_case(name, rank=rank, world_size=world_size, wrap_trainable=wrap)
         Path(out_dir, f"rank{rank}.json").write_text(json.dumps(out))

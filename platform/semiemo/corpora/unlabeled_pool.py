@@ -74,8 +74,7 @@ def as_unlabeled(manifest: pd.DataFrame, pool_name: str, share_speakers: bool = 
 
 def load_unlabeled_pool(spec: str, share_speakers: bool = False) -> pd.DataFrame:
     """One manifest of every corpus in `spec` ('+'-joined), all rows unlabeled, ids prefixed."""
-    from semiemo.corpora import load_corpus
-    from semiemo.features import _manifest
+    from semiemo.corpora import load_corpus, load_manifest
 
     frames, names = [], []
     for part in split_pool_spec(spec):
@@ -83,7 +82,7 @@ def load_unlabeled_pool(spec: str, share_speakers: bool = False) -> pd.DataFrame
         while name in names:
             name += "_"
         names.append(name)
-        frames.append(as_unlabeled(_manifest(part), name, share_speakers))
+        frames.append(as_unlabeled(load_manifest(part), name, share_speakers))
     pool = pd.concat(frames, ignore_index=True)
     if not len(pool):
         raise ValueError(f"unlabeled pool {spec!r} has no rows")
