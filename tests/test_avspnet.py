@@ -13,7 +13,7 @@ from semiemo.methods.avspnet import AVSpNet, AVSpNetHParams
 from semiemo.models.cnn_frontend import FrontEndConfig, PretrainNetwork, RecognitionNetwork, majority_vote, valid_segments
 from semiemo.train.config import TrainConfig
 from semiemo.train.loop import FoldData, fit_fold
-from semiemo.train.pretrain import PretrainConfig, build_pretrain_data, pretrain_frontend
+from semiemo.recipes.avspnet_pretrain import PretrainConfig, build_pretrain_data, pretrain_frontend
 from semiemo.train.pretrained import PretrainedStore
 from semiemo.train.streams import Split
 

@@ -12,7 +12,7 @@ from semiemo.features.visual import Face, NoFaceError
 from semiemo.methods.base import ModelSpec, StepInfo
 from semiemo.methods.mmd import gaussian_kernel, median_bandwidth, mmd2_unbiased, paired_unpaired_mmd
 from semiemo.models.autoencoders import LinearDAE, SequenceDAE, build_dae
-from semiemo.train.balance import balanced_indices
+from semiemo.recipes.pool_balance import balanced_indices
 from semiemo.train.config import TrainConfig
 from semiemo.train.loop import FoldData, build_method, fit_fold, model_spec
 from semiemo.train.streams import Split, TensorPool
@@ -211,7 +211,7 @@ def test_balancer_reaches_equal_predicted_counts_by_sub_and_over_sampling():
 
 
 def test_balance_unlabeled_trains_a_vanilla_classifier_and_equalises_its_predictions():
-    from semiemo.train.balance import balance_unlabeled
+    from semiemo.recipes.pool_balance import balance_unlabeled
     from semiemo.train.config import UnlabeledBalanceConfig
 
     data = _fold(200)

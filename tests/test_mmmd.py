@@ -51,7 +51,7 @@ def synthetic_fold(n_acted=48, n_wild=40, n_unlabeled=96, seed=0) -> FoldData:
 
 def _streams(data: FoldData, batch_size=16, seed=0, **hp) -> PhasedStreams:
     method = MMMD(model_spec(data), MMMDHParams(mcb_dim=64, **hp))
-    return PhasedStreams(method.phases(), TensorPool(data.train), data.train_columns, TensorPool(data.unlabeled),
+    return PhasedStreams(type(method).plan(method.hp).epoch, TensorPool(data.train), data.train_columns, TensorPool(data.unlabeled),
                          batch_size, 1, seed)
 
 

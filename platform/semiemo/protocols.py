@@ -33,9 +33,11 @@ also use labeled data without labels).
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from typing import Literal
 
 import numpy as np
 import pandas as pd
+from pydantic import BaseModel, ConfigDict
 from sklearn.model_selection import (
     GroupKFold,
     KFold,
@@ -45,7 +47,24 @@ from sklearn.model_selection import (
 )
 
 from semiemo.labels import labeled_mask
-from semiemo.train.config import ProtocolConfig
+
+
+class ProtocolConfig(BaseModel):
+    """How rows become folds (the fold makers below); validated at the edge, a misspelled key is an error."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: Literal["kfold", "loso", "loso_session", "speaker_kfold", "fixed", "holdout"] = "loso"
+    folds: int = 5                       # kfold / speaker_kfold
+    max_folds: int | None = None         # run only the first n folds (quick looks, sweeps)
+    validation_fraction: float = 0.1     # of the training speakers/rows, for model selection
+    group_column: str = "speaker"        # loso / speaker_kfold: the column no fold may share across train/test
+    session_column: str = "session"      # loso_session (falls back to split_group when absent)
+    test_fraction: float = 0.2           # holdout: stratified fraction of labeled rows for test
+    test_domains: list[str] | None = None  # folds split only the labeled rows of these domains; labeled rows of
+                                         # other domains join every fold's training rows (paper 000: 5-fold
+                                         # over IVD, AVD always in training); None: all rows are split
+
 
 _EMPTY = np.zeros(0, dtype=np.int64)
 _DEV_NAMES = ("dev", "val", "valid", "validation")

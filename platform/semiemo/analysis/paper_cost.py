@@ -22,9 +22,9 @@ import json
 import math
 import tempfile
 from dataclasses import dataclass
-from types import SimpleNamespace
 from typing import Any
 
+from semiemo.methods.plan import PhasePlan, TrainingPlan, UnlabeledPass
 from semiemo.tune.space import SearchSpace, experiment_config
 
 PAPER_POOL = 500_000
@@ -89,15 +89,12 @@ def pool_rows(cfg: Any) -> int:
 
 
 def steps_per_epoch(cfg: Any, manifest: Any, folds: int) -> int:
-    from semiemo.methods.registry import get_method
-
     b = cfg.train.batch_size
-    cls = get_method(cfg.method)
     share = (1 - 1 / max(folds, 2)) * (1 - cfg.protocol.validation_fraction) * cfg.label_fraction
-    if getattr(cls, "phased", False):  # one pass per phase (train.steps_per_epoch does not apply)
-        plan = cls.phases(SimpleNamespace(hp=_hparams(cfg)))
+    epoch = _plan(cfg).epoch
+    if isinstance(epoch, PhasePlan):  # one pass per phase (train.steps_per_epoch does not apply)
         total = 0
-        for ph in plan.phases:
+        for ph in epoch.phases:
             if ph.unlabeled and pool_rows(cfg):
                 n = math.ceil(pool_rows(cfg) / (max(1, cfg.train.mu) * b))
             else:
@@ -106,7 +103,7 @@ def steps_per_epoch(cfg: Any, manifest: Any, folds: int) -> int:
         return max(1, total)
     if cfg.train.steps_per_epoch:
         return int(cfg.train.steps_per_epoch)
-    if getattr(cls, "epoch_is_unlabeled_pass", False):
+    if isinstance(epoch, UnlabeledPass):
         return math.ceil(pool_rows(cfg) / (max(1, cfg.train.mu) * b))
     return max(1, math.ceil(labeled_rows(cfg, manifest) * share / b))
 
@@ -135,10 +132,15 @@ def measure_step(cfg: Any, data: Any, measure_corpus: str, steps: int) -> float:
 
 def warmup_epochs(cfg: Any) -> int:
     """Epochs of `cfg`'s pre-training / warm-up phase (its `selection_start_epoch`), read off its hyperparameters."""
+    return _plan(cfg).selection_start_epoch
+
+
+def _plan(cfg: Any) -> TrainingPlan:
+    """The method's TrainingPlan for cfg's hyperparameters (closed-form methods: the default plan)."""
     from semiemo.methods.registry import get_method
 
-    hp = _hparams(cfg)
-    return int(get_method(cfg.method).selection_start_epoch(SimpleNamespace(hp=hp)) or 0) if hp is not None else 0
+    cls, hp = get_method(cfg.method), _hparams(cfg)
+    return cls.plan(hp) if hp is not None and hasattr(cls, "plan") else TrainingPlan()
 
 
 def _hparams(cfg: Any) -> Any:

@@ -29,7 +29,7 @@ def pretrain(
     """Pre-train one front-end and print its key (the same recipe again finds the stored one)."""
     import os
 
-    from semiemo.train.pretrain import PretrainConfig, pretrain_frontend
+    from semiemo.recipes.avspnet_pretrain import PretrainConfig, pretrain_frontend
 
     if address:
         os.environ["RAY_ADDRESS"] = address

@@ -165,3 +165,15 @@ def _parse_scalar(value: str):
         return json.loads(value)
     except ValueError:
         return value
+
+
+def load_manifest(corpus: str | pd.DataFrame) -> pd.DataFrame:
+    """A corpus spec's manifest (a DataFrame as is) with `attrs["root"]` set, so relative audio paths
+    resolve against the manifest's folder: the public form of what `load_corpus` returns."""
+    if isinstance(corpus, pd.DataFrame):
+        return corpus
+    manifest = load_corpus(corpus)
+    p = Path(corpus).expanduser()
+    if "root" not in manifest.attrs and p.exists():  # relative audio paths resolve against the manifest's folder
+        manifest.attrs["root"] = str((p if p.is_dir() else p.parent).resolve())
+    return manifest

@@ -92,14 +92,14 @@ def as_unlabeled(manifest: pd.DataFrame, pool_name: str, share_speakers: bool = 
 
 def pool_parts(spec: str) -> list[PoolPart]:
     """Every corpus of `spec` ('+'-joined) with its own manifest, under a unique name in the pool."""
-    from semiemo.features import _manifest
+    from semiemo.corpora import load_manifest  # corpora/__init__ imports this module: resolved at call time
 
     parts: list[PoolPart] = []
     for part in split_pool_spec(spec):
         name = spec_slug(part, 24)
         while name in {p.name for p in parts}:
             name += "_"
-        parts.append(PoolPart(part, name, _manifest(part)))
+        parts.append(PoolPart(part, name, load_manifest(part)))
     return parts
 
 

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from semiemo.corpora import load_manifest
 from semiemo.features.featureset import FeatureSet
 
 if TYPE_CHECKING:
@@ -28,7 +29,7 @@ def featurize(corpus: str | pd.DataFrame, features: list[Any], store_root: str |
     """Compute the store's missing shards of `features` for `corpus`; see `pipeline.featurize`."""
     from semiemo.features.pipeline import featurize as run
 
-    return run(_manifest(corpus), features, store_root=store_root, address=address, **opts)
+    return run(load_manifest(corpus), features, store_root=store_root, address=address, **opts)
 
 
 def load_featureset(corpus: str | pd.DataFrame, features: list[Any], store_root: str | None = None,
@@ -46,7 +47,7 @@ def load_featureset(corpus: str | pd.DataFrame, features: list[Any], store_root:
     from semiemo.features.pipeline import featurize as run, resolve_featurizer
     from semiemo.features.store import FeatureStore, store_key
 
-    manifest = _manifest(corpus).reset_index(drop=True)
+    manifest = load_manifest(corpus).reset_index(drop=True)
     fzs = [resolve_featurizer(f) for f in features]
     report = run(manifest, fzs, store_root=store_root, address=address, **opts)
     store = FeatureStore(store_root)
@@ -119,15 +120,3 @@ def field_layout(featurizer: Any, dtypes: dict[str, Any]) -> FieldLayout:
     return out
 
 
-def _manifest(corpus: str | pd.DataFrame) -> pd.DataFrame:
-    if isinstance(corpus, pd.DataFrame):
-        return corpus
-    from pathlib import Path
-
-    from semiemo.corpora import load_corpus
-
-    manifest = load_corpus(corpus)
-    p = Path(corpus).expanduser()
-    if "root" not in manifest.attrs and p.exists():  # relative audio paths resolve against the manifest's folder
-        manifest.attrs["root"] = str((p if p.is_dir() else p.parent).resolve())
-    return manifest

@@ -107,11 +107,11 @@ def load_views(corpus: str | pd.DataFrame, feature: str, augment: str = "strong"
                store_root: str | None = None, utt_ids: Any = None, **opts: Any) -> ViewSet:
     """The K stored views of `feature` under policy `augment` for `corpus` (featurized first where missing),
     aligned with `utt_ids` (default: the manifest's)."""
-    from semiemo.features import _manifest
+    from semiemo.corpora import load_manifest
     from semiemo.features.pipeline import featurize
     from semiemo.features.store import FeatureStore, store_key
 
-    manifest = _manifest(corpus)
+    manifest = load_manifest(corpus)
     fz = make_views([feature], views, augment, seed)[0]
     report = featurize(manifest, [fz], store_root=store_root, **opts)
     entry = FeatureStore(store_root).entry(store_key(report.manifest_hash, fz))

@@ -16,12 +16,14 @@ The front-end comes from a pre-training checkpoint named by `frontend`; the trai
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from dataclasses import replace
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 
 from semiemo.methods.base import Batch, Method, ModelSpec, StepInfo
+from semiemo.methods.plan import TrainingPlan
 from semiemo.methods.registry import register
 from semiemo.methods.ssl_math import soft_cross_entropy
 from semiemo.models.cnn_frontend import FrontEndConfig, PretrainNetwork, RecognitionNetwork, majority_vote, valid_segments
@@ -54,7 +56,10 @@ class AVSpNetPretrain(Method):
     HParams = AVSpNetPretrainHParams
     consumes_unlabeled = False
     trainable = ("model",)
-    ddp_find_unused_parameters: ClassVar[bool] = True  # α = 0 or 1 leaves a branch unused
+
+    @classmethod
+    def plan(cls, hp: AVSpNetPretrainHParams) -> TrainingPlan:
+        return replace(super().plan(hp), ddp_find_unused_parameters=True)  # α = 0 or 1 leaves a branch unused
 
     def __init__(self, spec: ModelSpec, hparams: AVSpNetPretrainHParams, num_unlabeled: int = 0) -> None:
         super().__init__(spec, hparams, num_unlabeled)
@@ -62,7 +67,7 @@ class AVSpNetPretrain(Method):
             raise ValueError(f"alpha (α, eq. 7) must lie in [0, 1], got {hparams.alpha}")
         if PRETRAIN_GROUP not in spec.input_shapes:
             raise ValueError(f"avspnet_pretrain needs the feature group {PRETRAIN_GROUP!r} (one segment per row); "
-                             f"got {sorted(spec.input_shapes)} — build it with semiemo.train.pretrain")
+                             f"got {sorted(spec.input_shapes)} — build it with semiemo.recipes.avspnet_pretrain")
         self.model = PretrainNetwork(frontend_config(spec.input_shapes[PRETRAIN_GROUP], pool_size=hparams.pool_size,
                                                      channels=hparams.channels))
 
@@ -118,6 +123,15 @@ class AVSpNetHParams:
                "(a random net has none; paper silent), then freeze them"})
 
 
+def frontend_requests(hp: AVSpNetHParams) -> dict[str, dict[str, Any]]:
+    """The `frontend` slot's request: none for a random front-end, else a store key or a recipe to pre-train."""
+    if hp.frontend == RANDOM_FRONTEND:
+        return {}
+    return {"frontend": {"kind": "avspnet_frontend", "frontend": hp.frontend, "corpus": hp.pretrain_corpus,
+                         "epochs": hp.pretrain_epochs, "alpha": hp.pretrain_alpha,
+                         "seed": hp.pretrain_seed, "pool_size": hp.pool_size, "channels": hp.channels}}
+
+
 @register
 class AVSpNet(Method):
     """Fine-tuning on target segments over a frozen (pre-trained or random) front-end."""
@@ -138,12 +152,9 @@ class AVSpNet(Method):
 
     # --- the front-end slot -------------------------------------------------------------------
     @classmethod
-    def pretrained_requests_for(cls, hp: Any) -> dict[str, dict[str, Any]]:
-        if hp.frontend == RANDOM_FRONTEND:
-            return {}
-        return {"frontend": {"kind": "avspnet_frontend", "frontend": hp.frontend, "corpus": hp.pretrain_corpus,
-                             "epochs": hp.pretrain_epochs, "alpha": hp.pretrain_alpha,
-                             "seed": hp.pretrain_seed, "pool_size": hp.pool_size, "channels": hp.channels}}
+    def plan(cls, hp: AVSpNetHParams) -> TrainingPlan:
+        return replace(super().plan(hp), pretrained=frontend_requests(hp))
+
 
     def load_pretrained(self, slot: str, state: dict[str, torch.Tensor]) -> None:
         if slot != "frontend":

@@ -15,6 +15,9 @@ from typing import Any, ClassVar
 import torch
 from torch import nn
 
+from semiemo.methods.plan import Phase, PhasePlan, TrainingPlan, step_optimizer  # noqa: F401  (Phase, PhasePlan: re-exported)
+from semiemo.models.spec import ModelSpec  # noqa: F401  (re-exported: a method's constructor argument)
+
 
 @dataclass
 class Batch:
@@ -46,26 +49,6 @@ class Batch:
         )
 
 
-@dataclass(frozen=True)
-class ModelSpec:
-    """What the data tells a method about its networks."""
-
-    input_shapes: dict[str, tuple[int, ...]]  # feature group -> per-row shape
-    num_classes: int
-    hidden: tuple[int, ...] = (256, 128)
-    dropout: float = 0.3
-    fusion: str = "early"  # early (concatenate inputs) | late (per-modality encoders, concatenate codes)
-    backbone: str = "mlp"  # mlp (fusion classifiers) | transformer (paper 003's M_θ, models.transformer_encoder)
-    backbone_options: dict[str, Any] = field(default_factory=dict)  # e.g. TransformerOptions fields
-    class_names: tuple[str, ...] = ()  # output order, when the data names its classes
-
-    def without_groups(self, *groups: str) -> "ModelSpec":
-        """The same spec minus some input groups (a method that reads a group as a side input)."""
-        return dataclasses.replace(self, input_shapes={k: v for k, v in self.input_shapes.items() if k not in groups})
-    pad_sides: dict[str, str] = field(default_factory=dict)  # sequence group -> "end" | "start" (head padding); missing = "end"
-    channel_axes: dict[str, int] = field(default_factory=dict)  # group -> feature axis from the end when not -1 (avsp: -2)
-
-
 @dataclass
 class StepInfo:
     """Where training stands, for ramp-ups and curricula."""
@@ -75,40 +58,6 @@ class StepInfo:
     total_steps: int
     num_epochs: int
     phase: str | None = None  # name of the current Phase, for methods that declare phases (else None)
-
-
-@dataclass(frozen=True)
-class Phase:
-    """One named pass of an epoch over streams the trainer builds from the training rows.
-
-    `labeled_filter` / `labeled_exclude` select labeled training rows by a manifest column
-    (e.g. `{"domain": ("acted",)}`); None: no condition. `unlabeled`: each step also draws an
-    unlabeled batch, and the phase runs one pass over the unlabeled pool (the labeled rows cycle;
-    with no unlabeled pool it runs one labeled pass and passes `None`); otherwise one pass over the
-    selected labeled rows. `max_steps` caps the phase's steps. A phase that selects no rows is skipped.
-    """
-
-    name: str
-    labeled_filter: dict[str, tuple[str, ...]] | None = None
-    labeled_exclude: dict[str, tuple[str, ...]] | None = None
-    unlabeled: bool = False
-    max_steps: int | None = None
-
-
-@dataclass(frozen=True)
-class PhasePlan:
-    """The phases of every epoch. `order="sequential"`: phase after phase (a curriculum);
-    `"shuffled"`: the same batches, all phases' steps in one seeded random order per epoch."""
-
-    phases: tuple[Phase, ...]
-    order: str = "sequential"
-
-    def __post_init__(self) -> None:
-        if self.order not in ("sequential", "shuffled"):
-            raise ValueError(f"PhasePlan.order must be 'sequential' or 'shuffled', got {self.order!r}")
-        names = [p.name for p in self.phases]
-        if not names or len(set(names)) != len(names):
-            raise ValueError(f"a PhasePlan needs at least one phase and distinct names, got {names}")
 
 
 class Method(nn.Module):
@@ -125,27 +74,6 @@ class Method(nn.Module):
     HParams: ClassVar[type] = type(None)
     consumes_unlabeled: ClassVar[bool] = False
     trainable: ClassVar[tuple[str, ...]] = ("model",)
-    # True: after each epoch the trainer passes `on_epoch_end` the softmax probabilities [N_u, C] of
-    # `predict` on the whole unlabeled pool (row i = unlabeled Batch.index i), in eval mode.
-    needs_unlabeled_predictions: ClassVar[bool] = False
-    # DDP must look for parameters a step leaves unused (e.g. SAE trains the decoder or the head by phase).
-    ddp_find_unused_parameters: ClassVar[bool] = False
-    # True: the method owns several optimizers (`configure_optimizers`) and steps them itself, in its
-    # own order, inside `train_step` via `step_optimizer(name, loss)` (GANs: D+C, then G). The trainer
-    # then does no backward/step of its own; it checkpoints every optimizer (and AMP scaler) by name.
-    manual_optimization: ClassVar[bool] = False
-    # True: at the end of the epochs before `selection_start_epoch()`, training continues from the
-    # best-validation state of those epochs (paper 002's SSBase labels the pool with the best FSBase).
-    warm_start_from_best: ClassVar[bool] = False
-    # True: without an explicit `train.steps_per_epoch`, an epoch is one pass over the unlabeled pool
-    # (Laine & Aila's temporal ensembling: every row is seen once per epoch, whatever the pool size).
-    epoch_is_unlabeled_pass: ClassVar[bool] = False
-    # Buffers of per-row sums that each DDP rank fills for its own shard; the trainer sums them over
-    # ranks before `on_epoch_end`, so every rank's per-row state covers the whole pool.
-    rank_summed_buffers: ClassVar[tuple[str, ...]] = ()
-    # True: `phases()` returns a PhasePlan and the trainer runs it (steps get `StepInfo.phase`); the
-    # fold's labeled training rows then include every domain (the phases pick theirs).
-    phased: ClassVar[bool] = False
 
     def __init__(self, spec: ModelSpec, hparams: Any, num_unlabeled: int = 0) -> None:
         super().__init__()
@@ -163,17 +91,13 @@ class Method(nn.Module):
         """Class logits [B, C] for evaluation."""
         return self.model(inputs)  # type: ignore[attr-defined]
 
-    def phases(self) -> PhasePlan | None:
-        """The epoch's phases over named streams (see `Phase`); None: one labeled(+unlabeled) stream."""
-        return None
+    @classmethod
+    def plan(cls, hp: Any) -> TrainingPlan:
+        """What this method asks of the trainer (`semiemo.methods.plan`), from its hyperparameters alone.
+        Default: one labeled pass per epoch, one optimizer the trainer steps, selection from epoch 0."""
+        return TrainingPlan(uses_unlabeled=cls.consumes_unlabeled)
 
     # --- optional hooks ------------------------------------------------------------------------
-    def selection_start_epoch(self) -> int:
-        """First epoch (0-based) that best-checkpoint selection and early-stopping patience count.
-
-        Methods with a pre-training or warm-up phase return its length: a state from inside it is
-        not the method's model (an SAE before fine-tuning, SSBase before pseudo-labelling)."""
-        return 0
 
     def after_optimizer_step(self, info: StepInfo) -> None:
         """E.g. EMA teacher update."""
@@ -182,7 +106,9 @@ class Method(nn.Module):
         """E.g. curriculum phase switch."""
 
     def on_epoch_end(self, info: StepInfo, unlabeled_predictions: torch.Tensor | None = None) -> dict[str, float]:
-        """E.g. temporal-ensemble update or pseudo-label refresh. May return diagnostics."""
+        """E.g. temporal-ensemble update or pseudo-label refresh. May return diagnostics.
+        `unlabeled_predictions`: softmax of `predict` over the pool (row i = unlabeled Batch.index i), in
+        eval mode, when the plan sets `pool_predictions`; else None."""
         return {}
 
     @classmethod
@@ -201,25 +127,14 @@ class Method(nn.Module):
         """Trainable parameters of `trainable`; frozen ones (requires_grad False) are left out."""
         return [p for n in self.trainable for p in getattr(self, n).parameters() if p.requires_grad]
 
-    # --- pretrained weights (e.g. paper 004's front-end) ----------------------------------------
-    def pretrained_requests(self) -> dict[str, dict[str, Any]]:
-        """Slot -> a plain-data request for weights made elsewhere (the trainer resolves it with
-        `semiemo.train.pretrained.resolve` and calls `load_pretrained`); {} for most methods."""
-        return type(self).pretrained_requests_for(self.hp) if hasattr(self, "hp") else {}
-
-    @classmethod
-    def pretrained_requests_for(cls, hp: Any) -> dict[str, dict[str, Any]]:
-        """The same requests from the hyperparameters alone: a sweep's driver makes the weights before
-        its trials start, so no trial pre-trains (or featurizes) inside its actor."""
-        return {}
-
+    # --- pretrained weights (the plan's `pretrained` requests; e.g. paper 004's front-end) -----
     def load_pretrained(self, slot: str, state: dict[str, torch.Tensor]) -> None:
         raise KeyError(f"{type(self).__name__} has no pretrained slot {slot!r}")
 
-    # --- several optimizers (manual_optimization) ----------------------------------------------------
+    # --- several optimizers (a plan with `MethodStepped` optimizers) ------------------------------
     def configure_optimizers(self, train_config: Any) -> dict[str, torch.optim.Optimizer]:
         """name -> optimizer over this method's (possibly DDP-wrapped) nets; called once by the trainer."""
-        raise NotImplementedError(f"{type(self).__name__} sets manual_optimization but has no configure_optimizers")
+        raise NotImplementedError(f"{type(self).__name__} plans MethodStepped optimizers but has no configure_optimizers")
 
     def attach_optimizers(self, optimizers: dict[str, torch.optim.Optimizer],
                           scalers: dict[str, Any] | None = None) -> None:
@@ -231,15 +146,7 @@ class Method(nn.Module):
         optimizers: dict = getattr(self, "_optimizers", {})
         if name not in optimizers:
             raise KeyError(f"no optimizer {name!r}; configure_optimizers returned {sorted(optimizers)}")
-        opt, scaler = optimizers[name], self._scalers.get(name)
-        opt.zero_grad(set_to_none=True)
-        if scaler is None:
-            loss.backward()
-            opt.step()
-        else:
-            scaler.scale(loss).backward()
-            scaler.step(opt)
-            scaler.update()
+        step_optimizer(optimizers[name], loss, self._scalers.get(name))
 
 
 def hparams_from_dict(cls: type, values: dict[str, Any] | None) -> Any:

@@ -22,13 +22,13 @@ import torch
 import torch.nn.functional as F
 
 from semiemo import models
-from semiemo.methods import augment, visual_labels
+from semiemo.methods import visual_labels
 from semiemo.methods.base import Batch, Method, ModelSpec, StepInfo
 from semiemo.methods.registry import register
+from semiemo.methods.views import Views, check_view
 from semiemo.methods.ssl_math import soft_cross_entropy
 
 FUSIONS = ("ff1", "ff2")
-_VIEWS = ("strong", "weak", "none")
 
 
 def consistent_and_random_mask(audio_labels: torch.Tensor, visual_labels: torch.Tensor, epsilon: float,
@@ -84,7 +84,7 @@ class VisualSideInput(Method):
         matrix, self.visual_kind = visual_labels.fer_to_task_matrix(spec.class_names)
         self.register_buffer("visual_matrix", matrix, persistent=False)
         self.model = models.build_classifier(audio_spec)
-        self.strong_policy = augment.StrongAugmentation()
+        self.views = Views(hparams.weak_dropout, dict(spec.pad_sides))
 
     @classmethod
     def side_groups(cls, hparams) -> tuple[str, ...]:  # type: ignore[no-untyped-def]
@@ -93,14 +93,10 @@ class VisualSideInput(Method):
     def audio(self, inputs: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         return {k: v for k, v in inputs.items() if k != self.hp.visual_group}
 
-    def view(self, inputs: dict[str, torch.Tensor], kind: str,
+    def view(self, name: str, inputs: dict[str, torch.Tensor],
              lengths: dict[str, torch.Tensor] | None = None) -> dict[str, torch.Tensor]:
-        inputs = self.audio(inputs)
-        if kind == "strong":  # SpecAugment time masks fall on real frames only (head padding honoured)
-            return augment.strong(inputs, self.strong_policy, lengths, self.spec.pad_sides)
-        if kind == "weak":
-            return augment.weak(inputs, self.hp.weak_dropout)
-        return inputs
+        """The named view (`methods.views`) of the audio groups; the visual side input is left out."""
+        return self.views(name, self.audio(inputs), lengths)
 
     @torch.no_grad()
     def predict(self, inputs: dict[str, torch.Tensor], lengths: dict[str, torch.Tensor] | None = None) -> torch.Tensor:
@@ -117,8 +113,7 @@ class CMKT(VisualSideInput):
     def __init__(self, spec: ModelSpec, hparams: CMKTHParams, num_unlabeled: int = 0) -> None:
         if hparams.fusion not in FUSIONS:
             raise ValueError(f"cmkt fusion must be one of {FUSIONS}, got {hparams.fusion!r}")
-        if hparams.labeled_view not in _VIEWS:
-            raise ValueError(f"cmkt labeled_view must be one of {_VIEWS}, got {hparams.labeled_view!r}")
+        check_view("cmkt", "labeled_view", hparams.labeled_view)
         for name in ("epsilon", "alpha"):
             if not 0.0 <= getattr(hparams, name) <= 1.0:
                 raise ValueError(f"cmkt {name} must lie in [0, 1], got {getattr(hparams, name)}")
@@ -142,14 +137,14 @@ class CMKT(VisualSideInput):
         return target, mask, {"av_agreement": (audio_labels == visual_labels_).float().mean()}
 
     def train_step(self, labeled: Batch, unlabeled: Batch | None, info: StepInfo) -> dict[str, torch.Tensor]:
-        sup_loss = soft_cross_entropy(self.model(self.view(labeled.inputs, self.hp.labeled_view, labeled.lengths), labeled.lengths),
+        sup_loss = soft_cross_entropy(self.model(self.view(self.hp.labeled_view, labeled.inputs, labeled.lengths), labeled.lengths),
                                       labeled.targets)                                 # L_L, Alg. 1 line 3
         if unlabeled is None:
             return {"loss": sup_loss, "sup_loss": sup_loss.detach()}
         with torch.no_grad():
-            audio_probs = self.model(self.view(unlabeled.inputs, "weak"), unlabeled.lengths).softmax(-1)  # p̃ᵃ
+            audio_probs = self.model(self.view("weak", unlabeled.inputs), unlabeled.lengths).softmax(-1)  # p̃ᵃ
             visual_probs, keep = unlabeled_visual_probabilities(self, unlabeled)                         # p̃ᵛ
-        strong_logits = self.model(self.view(unlabeled.inputs, "strong", unlabeled.lengths), unlabeled.lengths)            # p̃
+        strong_logits = self.model(self.view("strong", unlabeled.inputs, unlabeled.lengths), unlabeled.lengths)            # p̃
         target, mask, diag = self.fuse(audio_probs, visual_probs, keep)
         unsup_loss = (mask * F.cross_entropy(strong_logits, target, reduction="none")).mean()  # / |Bᵁ|, eqs. 7/9
         loss = sup_loss + self.hp.unsup_weight * unsup_loss                                  # eq. 10

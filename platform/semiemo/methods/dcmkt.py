@@ -5,21 +5,22 @@ DCMKT: train only on unlabeled audio with the visual pseudo-labels ỹᵛ (the F
     L = (1/|Bᵁ|) Σ keep · CE(M_θ(ũᵃ), ỹᵛ)            (soft_targets: CE against p̃ᵛ)
 DCMKT + fine-tuning: the same for `pretrain_epochs` epochs, then every layer is fine-tuned on the
 labeled training set, L = CE(M_θ(x), y), with the same recipe. Model selection counts from the
-fine-tuning phase (`selection_start_epoch`).
+fine-tuning phase (the plan's `selection_start_epoch`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import torch
 
 from semiemo.methods.base import Batch, ModelSpec, StepInfo
 from semiemo.methods.cmkt import VisualSideInput, unlabeled_visual_probabilities
+from semiemo.methods.plan import TrainingPlan
 from semiemo.methods.registry import register
+from semiemo.methods.views import check_view
 from semiemo.methods.ssl_math import soft_cross_entropy
 
-_VIEWS = ("strong", "weak", "none")
 
 
 @dataclass
@@ -42,8 +43,7 @@ class DCMKT(VisualSideInput):
     trainable = ("model",)
 
     def __init__(self, spec: ModelSpec, hparams: DCMKTHParams, num_unlabeled: int = 0) -> None:
-        if hparams.view not in _VIEWS:
-            raise ValueError(f"dcmkt view must be one of {_VIEWS}, got {hparams.view!r}")
+        check_view("dcmkt", "view", hparams.view)
         if hparams.pretrain_epochs is not None and hparams.pretrain_epochs < 0:
             raise ValueError(f"dcmkt pretrain_epochs must be >= 0 or None, got {hparams.pretrain_epochs}")
         super().__init__(spec, hparams, num_unlabeled)
@@ -51,12 +51,13 @@ class DCMKT(VisualSideInput):
     def fine_tuning(self, epoch: int) -> bool:
         return self.hp.pretrain_epochs is not None and epoch >= self.hp.pretrain_epochs
 
-    def selection_start_epoch(self) -> int:
-        return int(self.hp.pretrain_epochs or 0)
+    @classmethod
+    def plan(cls, hp: DCMKTHParams) -> TrainingPlan:
+        return replace(super().plan(hp), selection_start_epoch=int(hp.pretrain_epochs or 0))
 
     def train_step(self, labeled: Batch, unlabeled: Batch | None, info: StepInfo) -> dict[str, torch.Tensor]:
         if self.fine_tuning(info.epoch):
-            sup_loss = soft_cross_entropy(self.model(self.view(labeled.inputs, self.hp.view, labeled.lengths), labeled.lengths),
+            sup_loss = soft_cross_entropy(self.model(self.view(self.hp.view, labeled.inputs, labeled.lengths), labeled.lengths),
                                           labeled.targets)
             return {"loss": sup_loss, "sup_loss": sup_loss.detach(), "phase": torch.tensor(1.0)}
         if unlabeled is None:
@@ -64,7 +65,7 @@ class DCMKT(VisualSideInput):
         visual_probs, keep = unlabeled_visual_probabilities(self, unlabeled)
         targets = visual_probs if self.hp.soft_targets else torch.nn.functional.one_hot(
             visual_probs.argmax(dim=1), visual_probs.shape[1]).float()
-        logits = self.model(self.view(unlabeled.inputs, self.hp.view, unlabeled.lengths), unlabeled.lengths)
+        logits = self.model(self.view(self.hp.view, unlabeled.inputs, unlabeled.lengths), unlabeled.lengths)
         per_row = -(targets * torch.log_softmax(logits, dim=1)).sum(dim=1)
         transfer_loss = (keep.float() * per_row).mean()
         return {"loss": transfer_loss, "transfer_loss": transfer_loss.detach(), "phase": torch.tensor(0.0),

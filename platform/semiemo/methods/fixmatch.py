@@ -15,13 +15,10 @@ import torch
 import torch.nn.functional as F
 
 from semiemo import models
-from semiemo.methods import augment
 from semiemo.methods.base import Batch, Method, ModelSpec, StepInfo
 from semiemo.methods.registry import register
+from semiemo.methods.views import Views, check_view
 from semiemo.methods.ssl_math import confidence_mask, soft_cross_entropy
-
-_VIEWS = ("strong", "weak", "none")
-
 
 @dataclass
 class FixMatchHParams:
@@ -42,29 +39,20 @@ class FixMatch(Method):
 
     def __init__(self, spec: ModelSpec, hparams: FixMatchHParams, num_unlabeled: int = 0) -> None:
         super().__init__(spec, hparams, num_unlabeled)
-        if hparams.labeled_view not in _VIEWS:
-            raise ValueError(f"fixmatch labeled_view must be one of {_VIEWS}, got {hparams.labeled_view!r}")
+        check_view("fixmatch", "labeled_view", hparams.labeled_view)
         self.model = models.build_classifier(spec)
-        self.strong_policy = augment.StrongAugmentation()
-
-    def view(self, inputs: dict[str, torch.Tensor], kind: str,
-             lengths: dict[str, torch.Tensor] | None = None) -> dict[str, torch.Tensor]:
-        if kind == "strong":
-            return augment.strong(inputs, self.strong_policy, lengths, self.spec.pad_sides)
-        if kind == "weak":
-            return augment.weak(inputs, self.hp.weak_dropout)
-        return inputs
+        self.views = Views(hparams.weak_dropout, dict(spec.pad_sides))
 
     def train_step(self, labeled: Batch, unlabeled: Batch | None, info: StepInfo) -> dict[str, torch.Tensor]:
-        sup_loss = soft_cross_entropy(self.model(self.view(labeled.inputs, self.hp.labeled_view, labeled.lengths), labeled.lengths),
+        sup_loss = soft_cross_entropy(self.model(self.views(self.hp.labeled_view, labeled.inputs, labeled.lengths), labeled.lengths),
                                       labeled.targets)
         if unlabeled is None:
             return {"loss": sup_loss, "sup_loss": sup_loss.detach()}
         with torch.no_grad():
-            weak_probs = self.model(self.view(unlabeled.inputs, "weak"), unlabeled.lengths).softmax(-1)  # p̃, eq. 3
+            weak_probs = self.model(self.views("weak", unlabeled.inputs), unlabeled.lengths).softmax(-1)  # p̃, eq. 3
         pseudo_labels = weak_probs.argmax(dim=-1)                                                     # ỹ, eq. 3
         mask = confidence_mask(weak_probs, self.hp.threshold)                                          # 1{max p̃ > τ}
-        strong_logits = self.model(self.view(unlabeled.inputs, "strong", unlabeled.lengths), unlabeled.lengths)
+        strong_logits = self.model(self.views("strong", unlabeled.inputs, unlabeled.lengths), unlabeled.lengths)
         unsup_loss = (mask * F.cross_entropy(strong_logits, pseudo_labels, reduction="none")).mean()   # eq. 4
         loss = sup_loss + self.hp.unsup_weight * unsup_loss                                            # eq. 1
         return {"loss": loss, "sup_loss": sup_loss.detach(), "unsup_loss": unsup_loss.detach(),

@@ -16,17 +16,18 @@ Every epoch, one Adam state, phases in this order (`schedule="epochwise"`):
 Variants, same batches and update count: `schedule="random_turn"` (MMMD-w-avd: all the epoch's phase
 batches in one random order), `acted=False` (MMMD-w/o-avd: no V_e anywhere). `mmd` is the supervised
 part alone (Table 2): ℓ over the labeled rows, no MixMatch, no curriculum.
-The trainer builds the phases' streams (`Method.phases`, `train.phases`); this module sees batches only.
+The trainer builds the phases' streams (its plan's `PhasePlan`, `train.phases`); this module sees batches only.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import torch
 
 from semiemo.methods import augment
-from semiemo.methods.base import Batch, Method, ModelSpec, Phase, PhasePlan, StepInfo
+from semiemo.methods.base import Batch, Method, ModelSpec, StepInfo
+from semiemo.methods.plan import Phase, PhasePlan, TrainingPlan
 from semiemo.methods.registry import register
 from semiemo.methods.ssl_math import mixmatch_batch, sharpen, soft_cross_entropy
 from semiemo.models.multipath import ACOUSTIC_GROUPINGS, PATH_KINDS, MultiPathNetwork, feature_paths
@@ -131,20 +132,25 @@ class MMD(_MultiPath):
         return {"loss": loss, "sup_loss": loss.detach()}
 
 
+def phases(hp: MMMDHParams) -> PhasePlan:
+    """Each epoch's passes: acted (if used), wild labeled (V_t^L), then the mixed pass with the pool."""
+    acted = {"domain": (hp.acted_domain,)}
+    plan = [Phase(ACTED, labeled_filter=acted)] if hp.acted else []
+    plan.append(Phase(WILD, labeled_exclude=acted))                                   # V_t^L
+    plan.append(Phase(MIX, labeled_exclude=None if hp.acted else acted,               # X = V_t^L (∪ V_e)
+                      unlabeled=True, max_steps=hp.unlabeled_steps_per_epoch))
+    return PhasePlan(tuple(plan), "sequential" if hp.schedule == "epochwise" else "shuffled")
+
+
 @register
 class MMMD(_MultiPath):
     name = "mmmd"
     HParams = MMMDHParams
     consumes_unlabeled = True
-    phased = True
 
-    def phases(self) -> PhasePlan:
-        acted = {"domain": (self.hp.acted_domain,)}
-        plan = [Phase(ACTED, labeled_filter=acted)] if self.hp.acted else []
-        plan.append(Phase(WILD, labeled_exclude=acted))                                   # V_t^L
-        plan.append(Phase(MIX, labeled_exclude=None if self.hp.acted else acted,          # X = V_t^L (∪ V_e)
-                          unlabeled=True, max_steps=self.hp.unlabeled_steps_per_epoch))
-        return PhasePlan(tuple(plan), "sequential" if self.hp.schedule == "epochwise" else "shuffled")
+    @classmethod
+    def plan(cls, hp: MMMDHParams) -> TrainingPlan:
+        return replace(super().plan(hp), epoch=phases(hp))
 
     def augment(self, inputs: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """Augment(v): v + N(0, σ²) on the standardized multimodal vector (eq. 13-14)."""

@@ -13,13 +13,14 @@ linearly from 0 (Lee 2013's α(t)).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import torch
 import torch.nn.functional as F
 
 from semiemo import models
 from semiemo.methods.base import Batch, Method, ModelSpec, StepInfo
+from semiemo.methods.plan import TrainingPlan
 from semiemo.methods.registry import register
 from semiemo.methods.ssl_math import confidence_mask, linear_rampup, soft_cross_entropy, training_progress
 
@@ -44,8 +45,6 @@ class PseudoLabel(Method):
     HParams = PseudoLabelHParams
     consumes_unlabeled = True
     trainable = ("model",)
-    needs_unlabeled_predictions = True  # offline SSBase labels the pool from them (online ignores them)
-    warm_start_from_best = True         # offline: fine-tune from the best FSBase of the warm-up (paper 002)
 
     def __init__(self, spec: ModelSpec, hparams: PseudoLabelHParams, num_unlabeled: int = 0) -> None:
         super().__init__(spec, hparams, num_unlabeled)
@@ -53,8 +52,12 @@ class PseudoLabel(Method):
         self.register_buffer("pseudo_labels", torch.full((num_unlabeled,), -1, dtype=torch.long))  # argmax p̂
         self.register_buffer("pseudo_mask", torch.zeros(num_unlabeled))                            # 1{max p̂ > τ}
 
-    def selection_start_epoch(self) -> int:
-        return 0 if self.hp.online else self.hp.warmup_epochs
+    @classmethod
+    def plan(cls, hp: PseudoLabelHParams) -> TrainingPlan:
+        """Offline (SSBase): selection after the warm-up, continuing from its best validation state (paper
+        002 fine-tunes the best FSBase), the pool's predictions at epoch ends to label it once."""
+        return replace(super().plan(hp), selection_start_epoch=0 if hp.online else hp.warmup_epochs,
+                       warm_start_from_best=True, pool_predictions=True)
 
     def in_warmup(self, info: StepInfo) -> bool:
         return not self.hp.online and info.epoch < self.hp.warmup_epochs
@@ -86,7 +89,7 @@ class PseudoLabel(Method):
             return {}
         if unlabeled_predictions is None:
             raise RuntimeError("pseudo_label (offline SSBase) needs the unlabeled pool's predictions at the end of "
-                               "its warm-up; the trainer must honour `needs_unlabeled_predictions`")
+                               "its warm-up; the trainer must honour the plan's `pool_predictions`")
         if len(unlabeled_predictions) != self.num_unlabeled:
             raise ValueError(f"got predictions for {len(unlabeled_predictions)} unlabeled rows, built for {self.num_unlabeled}")
         self.assign(unlabeled_predictions)

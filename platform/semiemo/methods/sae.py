@@ -11,8 +11,7 @@ pooled, concatenated input groups. The stack is trained jointly rather than gree
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import ClassVar
+from dataclasses import dataclass, field, replace
 
 import torch
 from torch import nn
@@ -20,6 +19,7 @@ from torch import nn
 from semiemo import models
 from semiemo.methods import augment
 from semiemo.methods.base import Batch, Method, ModelSpec, StepInfo
+from semiemo.methods.plan import TrainingPlan
 from semiemo.methods.registry import register
 from semiemo.methods.ssl_math import concat_inputs, soft_cross_entropy
 from semiemo.models.fusion import pooled_dim
@@ -62,14 +62,15 @@ class SAE(Method):
     consumes_unlabeled = True
     trainable = ("model",)
     # Each phase leaves half the net unused (head while pre-training, decoder after): DDP must be told.
-    ddp_find_unused_parameters: ClassVar[bool] = True
 
     def __init__(self, spec: ModelSpec, hparams: SAEHParams, num_unlabeled: int = 0) -> None:
         super().__init__(spec, hparams, num_unlabeled)
         self.model = DenoisingAutoEncoderClassifier(spec)
 
-    def selection_start_epoch(self) -> int:
-        return self.hp.pretrain_epochs  # a state from pre-training has an untrained head
+    @classmethod
+    def plan(cls, hp: SAEHParams) -> TrainingPlan:
+        # a state from pre-training has an untrained head; its phases train the decoder or the head
+        return replace(super().plan(hp), selection_start_epoch=hp.pretrain_epochs, ddp_find_unused_parameters=True)
 
     def train_step(self, labeled: Batch, unlabeled: Batch | None, info: StepInfo) -> dict[str, torch.Tensor]:
         if info.num_epochs <= self.hp.pretrain_epochs:

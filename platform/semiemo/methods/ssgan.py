@@ -19,7 +19,7 @@ softmax averaged over 50 %-overlap crops, argmax over the K real classes.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import torch
@@ -29,6 +29,7 @@ from semiemo.methods.base import Batch, Method, ModelSpec, StepInfo
 from semiemo.methods.gan_math import (
     consistency_term, fake_loss, feature_matching_loss, prob_fake, real_loss, uniform_noise,
 )
+from semiemo.methods.plan import MethodStepped, TrainingPlan
 from semiemo.methods.registry import register
 from semiemo.methods.ssl_math import soft_cross_entropy
 from semiemo.models.crops import averaged_crop_logits, random_crops
@@ -90,7 +91,6 @@ class SSGAN(Method):
     HParams = SSGANHParams
     consumes_unlabeled = True
     trainable = ("D", "G")
-    manual_optimization = True
     multimodal = False
 
     def __init__(self, spec: ModelSpec, hparams: SSGANHParams, num_unlabeled: int = 0) -> None:
@@ -99,6 +99,11 @@ class SSGAN(Method):
         widths = {g: s[1] for g, s in spec.input_shapes.items()}
         self.G = Generators(widths, hparams.crop_frames, hparams.noise_dim, hparams.width_scale)
         self.pad_sides = dict(getattr(spec, "pad_sides", {}) or {})
+
+    @classmethod
+    def plan(cls, hp: SSGANHParams) -> TrainingPlan:
+        """Two optimizers this method steps itself: D (+C), then G on the updated D."""
+        return replace(super().plan(hp), optimizers=MethodStepped())
 
     def configure_optimizers(self, train_config: Any) -> dict[str, torch.optim.Optimizer]:
         """Two Adams (paper 002 §IV-B: lr 2e-4): θ_D (+θ_C) and θ_G."""

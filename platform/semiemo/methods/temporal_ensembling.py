@@ -6,24 +6,25 @@ and the training target is the start-up-bias-corrected z̃_i = Z_i / (1 − α^{
 Per step: loss = CE(f(noise(x_l)), y) + w(t) · (1/C)·mean ||softmax f(noise(u)) − z̃_u||², over the
 unlabeled rows that have a target yet, w(t) ramped up as exp(−5(1 − t)²).
 
-As in the original, an epoch is one pass over the unlabeled pool (`epoch_is_unlabeled_pass`; the
+As in the original, an epoch is one pass over the unlabeled pool (its plan's `UnlabeledPass`; the
 labeled stream cycles meanwhile), so every row has a target from its second epoch on, whatever the
 pool size — unless `train.steps_per_epoch` fixes a shorter epoch, where rows not yet revisited have
 no target (the per-row update count t_i then replaces the global epoch count, and `mask_rate`
 shows the share with a target). The consistency term covers the unlabeled rows (the labeled rows get
 the supervised term). Under data parallelism the trainer sums the per-epoch predictions over ranks
-(`rank_summed_buffers`), so every worker holds the ensemble of the whole pool.
+(the plan's `rank_sums`), so every worker holds the ensemble of the whole pool.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import torch
 
 from semiemo import models
 from semiemo.methods import augment
 from semiemo.methods.base import Batch, Method, ModelSpec, StepInfo
+from semiemo.methods.plan import TrainingPlan, UnlabeledPass
 from semiemo.methods.registry import register
 from semiemo.methods.ssl_math import (
     bias_corrected, ensemble_update, sigmoid_rampup, soft_cross_entropy, training_progress,
@@ -45,8 +46,10 @@ class TemporalEnsembling(Method):
     HParams = TemporalEnsemblingHParams
     consumes_unlabeled = True
     trainable = ("model",)
-    epoch_is_unlabeled_pass = True
-    rank_summed_buffers = ("epoch_sum", "epoch_count")
+
+    @classmethod
+    def plan(cls, hp: TemporalEnsemblingHParams) -> TrainingPlan:
+        return replace(super().plan(hp), epoch=UnlabeledPass(), rank_sums=("epoch_sum", "epoch_count"))
 
     def __init__(self, spec: ModelSpec, hparams: TemporalEnsemblingHParams, num_unlabeled: int = 0) -> None:
         super().__init__(spec, hparams, num_unlabeled)

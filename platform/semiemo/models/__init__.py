@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from torch import nn
 
-from semiemo.methods.base import ModelSpec
+from semiemo.models.spec import ModelSpec
 from semiemo.models.fusion import EarlyFusionClassifier, LateFusionClassifier, pool_group, pool_group_numpy, pooled_dim
 from semiemo.models.mlp import MLP
 from semiemo.models.transformer_encoder import TransformerClassifier, TransformerOptions

@@ -6,24 +6,12 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from semiemo.protocols import ProtocolConfig  # noqa: F401  (re-exported: ExperimentConfig.protocol)
+from semiemo.recipes.balance_config import UnlabeledBalanceConfig  # noqa: F401  (re-exported)
+
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=False)
-
-
-class ProtocolConfig(_Strict):
-    """How rows become folds (see `semiemo.protocols`)."""
-
-    name: Literal["kfold", "loso", "loso_session", "speaker_kfold", "fixed", "holdout"] = "loso"
-    folds: int = 5                       # kfold / speaker_kfold
-    max_folds: int | None = None         # run only the first n folds (quick looks, sweeps)
-    validation_fraction: float = 0.1     # of the training speakers/rows, for model selection
-    group_column: str = "speaker"        # loso / speaker_kfold: the column no fold may share across train/test
-    session_column: str = "session"      # loso_session (falls back to split_group when absent)
-    test_fraction: float = 0.2           # holdout: stratified fraction of labeled rows for test
-    test_domains: list[str] | None = None  # folds split only the labeled rows of these domains; labeled rows of
-                                         # other domains join every fold's training rows (paper 000: 5-fold
-                                         # over IVD, AVD always in training); None: all rows are split
 
 
 class TrainConfig(_Strict):
@@ -57,16 +45,6 @@ class TrainConfig(_Strict):
                                          # None: on for manual-optimization methods (GANs) on CUDA only
     unlabeled_memory_budget_mb: float = 2048.0  # an external unlabeled pool larger than this (features, float32)
                                          # is streamed block by block from the feature store, not held in memory
-
-
-class UnlabeledBalanceConfig(_Strict):
-    """Re-sample the unlabeled pool to equal counts per class predicted by a vanilla classifier trained on
-    the fold's labeled rows (paper 001 §4.1; see `semiemo.train.balance`)."""
-
-    method: str = "cmdm"
-    method_params: dict[str, Any] = Field(default_factory=lambda: {"ablation": "vanilla", "use_unlabeled": False})
-    epochs: int = 10                     # the vanilla model's training epochs
-    per_class: int | None = None         # rows per predicted class; None: pool size / number of classes
 
 
 class ExperimentConfig(_Strict):

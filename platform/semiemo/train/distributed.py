@@ -29,7 +29,9 @@ from typing import Any
 
 import torch
 
-from semiemo.methods.base import ModelSpec
+from semiemo.methods.base import hparams_from_dict
+from semiemo.methods.registry import get_method
+from semiemo.models.spec import ModelSpec
 from semiemo.train.checkpoint_io import load_state, result_from_json, result_to_json
 from semiemo.train.config import TrainConfig
 from semiemo.train.loop import FoldData, FoldResult, fit_fold
@@ -68,6 +70,7 @@ class DistributedFold:
     log_dir: str | None = None
     fault: FaultInjection | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    pretrained: dict[str, dict[str, torch.Tensor]] = field(default_factory=dict)  # slot -> resolved weights
 
 
 def _train_loop_per_worker(config: dict[str, Any]) -> None:
@@ -128,7 +131,7 @@ def _train_loop_per_worker(config: dict[str, Any]) -> None:
         data, job.method_name, job.method_params, job.train, job.spec,
         seed=job.seed, report=report, logger=logger, resume_state=resume_state, rank=rank,
         world_size=world_size, device=ray.train.torch.get_device(),
-        wrap_trainable=_ddp_wrapper(job.method_name),
+        wrap_trainable=_ddp_wrapper(job.method_name, job.method_params), pretrained=job.pretrained,
     )
     # the last report also names the best epoch's validation metrics (as `val_<m>`, what Tune specs use)
     final = {"epoch": float(result.epochs_run), "training_finished": 1.0,  # not `done`: Tune reads that as "stop"
@@ -155,13 +158,12 @@ def _train_loop_per_worker(config: dict[str, Any]) -> None:
         ray.train.report(final, checkpoint=ray.train.Checkpoint.from_directory(tmp))
 
 
-def _ddp_wrapper(method_name: str):
-    """`prepare_model`, told when a method leaves some parameters unused in a step (e.g. SAE's phases)."""
-    import ray.train.torch
+def _ddp_wrapper(method_name: str, method_params: dict[str, Any]):
+    """`prepare_model`, told when a method's plan leaves some parameters unused in a step (e.g. SAE's phases)."""
+    import ray.train.torch  # Ray is imported where it runs: importing it costs seconds the loop's users need not pay
 
-    from semiemo.methods.registry import get_method
-
-    if getattr(get_method(method_name), "ddp_find_unused_parameters", False):
+    cls = get_method(method_name)
+    if cls.plan(hparams_from_dict(cls.HParams, method_params)).ddp_find_unused_parameters:
         return lambda module: ray.train.torch.prepare_model(
             module, parallel_strategy_kwargs={"find_unused_parameters": True})
     return ray.train.torch.prepare_model

@@ -28,11 +28,15 @@ from rich.console import Console
 from semiemo.features.featureset import FeatureSet
 from semiemo.label_vocabulary import apply_label_map, label_mapper, unmapped_labels
 from semiemo.labels import encode_labels, fuzzy_targets, labeled_mask, score_vote_to_level
-from semiemo.methods.base import Method
+from semiemo.methods.base import Method, hparams_from_dict
+from semiemo.methods.plan import PhasePlan
 from semiemo.methods.registry import get_method
 from semiemo.normalization import fit_normalization
 from semiemo.protocols import Fold, make_folds, subsample_labeled, subsample_unlabeled
+from semiemo.recipes.pool_balance import balance_unlabeled  # paper 001: pseudo-class balancing of the pool
+from semiemo.recipes.pretrained import resolve_requests
 from semiemo.train.config import ExperimentConfig
+from semiemo.train.distributed import DistributedFold, fit_fold_distributed
 from semiemo.train.loop import FoldData, FoldResult, fit_fold, model_spec, score
 from semiemo.train.metrics import classification_metrics
 from semiemo.train.results import append_results, flatten_metrics
@@ -108,7 +112,6 @@ def prepare_data(cfg: ExperimentConfig, data: FeatureSet) -> PreparedData:
 
 def side_groups(cfg: ExperimentConfig) -> tuple[str, ...]:
     """Groups the method reads as side inputs (not z-scored): `Method.side_groups` of its hyperparameters."""
-    from semiemo.methods.base import hparams_from_dict
 
     cls = get_method(cfg.method)
     if not (isinstance(cls, type) and issubclass(cls, Method)):
@@ -233,7 +236,6 @@ def split_pool_choice(mem_pool: np.ndarray, stored: Any, chosen: np.ndarray) -> 
 
 
 def _fit_closed_form(cls: type, cfg: ExperimentConfig, data: FoldData, seed: int) -> FoldResult:
-    from semiemo.methods.base import hparams_from_dict
 
     t0 = time.perf_counter()
     model = cls(hparams_from_dict(cls.HParams, cfg.method_params), seed=seed)
@@ -276,15 +278,14 @@ def run_fold(cfg: ExperimentConfig, prep: PreparedData, fold: Fold, seed: int, *
         unlabeled_idx, stream_rows = split_pool_choice(pool, prep.stored_pool, chosen)
     else:
         unlabeled_idx = subsample_unlabeled(pool, cfg.unlabeled_quantity, seed) if consumes else np.zeros(0, np.int64)
-    if cfg.single_stream_domains is not None and not getattr(cls, "phased", False):
+    plan = cls.plan(hparams_from_dict(cls.HParams, cfg.method_params)) if issubclass(cls, Method) else None
+    if cfg.single_stream_domains is not None and not isinstance(getattr(plan, "epoch", None), PhasePlan):
         # after the pool: labeled rows of other domains are left out, not turned into unlabeled rows
         train_idx = train_idx[manifest["domain"].astype(str).isin(cfg.single_stream_domains).to_numpy()[train_idx]]
     data = fold_data(cfg, prep, train_idx, fold, unlabeled_idx, stream_rows)
     n_unlabeled_total = len(unlabeled_idx) + (int(sum(len(r) for r in stream_rows)) if stream_rows is not None else 0)
     balance_info: dict[str, Any] = {}
     if cfg.unlabeled_balance is not None and data.unlabeled is not None and stream_rows is None:
-        from semiemo.train.balance import balance_unlabeled  # paper 001: pseudo-class balancing of the pool
-
         data, balance_info = balance_unlabeled(data, cfg.unlabeled_balance, cfg.train,
                                                model_spec(data, cfg.model_hidden, cfg.model_dropout, cfg.fusion), seed)
         n_unlabeled_total = len(data.unlabeled)
@@ -299,14 +300,13 @@ def run_fold(cfg: ExperimentConfig, prep: PreparedData, fold: Fold, seed: int, *
                 logger.log_final(result.test_metrics, data.class_names)
     else:
         spec = model_spec(data, cfg.model_hidden, cfg.model_dropout, cfg.fusion, cfg.model_backbone, cfg.transformer)
+        pretrained = resolve_requests(plan.pretrained, seed=seed) if plan is not None else {}
         if cfg.train.workers > 1:
-            from semiemo.train.distributed import DistributedFold, fit_fold_distributed
-
             from semiemo import storage as storage_root
 
             # rank 0 may run on another node: it is told the URI, never this node's staging folder
             job = DistributedFold(cfg.method, dict(cfg.method_params), cfg.train, spec, seed,
-                                  storage_root.remote_of(tb_dir) if tb_dir is not None else None)
+                                  storage_root.remote_of(tb_dir) if tb_dir is not None else None, pretrained=pretrained)
             storage = storage_root.join(storage_root.remote_of(run_dir) if run_dir is not None else output_dir(cfg), "ray")
             result = fit_fold_distributed(data, job, run_name=f"{cfg.name}-seed{seed}-{fold.name}", storage_path=storage,
                                           cpus_per_worker=cfg.train.cpus_per_worker)
@@ -322,7 +322,7 @@ def run_fold(cfg: ExperimentConfig, prep: PreparedData, fold: Fold, seed: int, *
                 logger = TensorBoardLogger(tb_dir)
             try:
                 result = fit_fold(data, cfg.method, cfg.method_params, cfg.train, spec, seed=seed,
-                                  report=epoch_report, logger=logger)
+                                  report=epoch_report, logger=logger, pretrained=pretrained)
                 if logger is not None:
                     logger.log_final(result.test_metrics, data.class_names, step=result.epochs_run)
             finally:
@@ -430,7 +430,6 @@ def _has_pool(data: FeatureSet) -> bool:
 
 
 def _check_method(cfg: ExperimentConfig) -> None:
-    from semiemo.methods.base import hparams_from_dict
 
     cls = get_method(cfg.method)
     hparams_from_dict(cls.HParams, cfg.method_params)

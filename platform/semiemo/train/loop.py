@@ -2,21 +2,20 @@
 worker (`train.distributed`) unchanged: the caller supplies rank/world size, a wrapper for DDP, a
 `report(epoch_metrics, checkpoint_state)` callback and a resume state; the loop itself does no I/O.
 
-Per epoch: `on_epoch_start` -> steps (`train_step` -> backward on `losses["loss"]` -> optimizer step
--> `after_optimizer_step`; a `manual_optimization` method steps its own named optimizers inside
-`train_step`, in its own order) -> predictions on the unlabeled pool when the method asks for them (or an
-oracle exists, for the pseudo-label-accuracy diagnostic) -> `on_epoch_end` -> validation metrics ->
-best checkpoint by `checkpoint_metric` (mode max) -> report -> early stop. Then the best state is
-restored and evaluated on test.
+Per epoch: `on_epoch_start` -> steps (`train_step` -> the plan's optimizer set steps (the trainer on
+`losses["loss"]`, or nothing where the method stepped its own optimizers) -> `after_optimizer_step`)
+-> warm start (plans that ask) -> rank sums, pool predictions, `on_epoch_end` -> validation ->
+`TrainState.select` (best checkpoint by `checkpoint_metric`, patience, early stop) -> report. Then the
+best state is restored and evaluated on test. What differs between methods comes from their
+`TrainingPlan` (`semiemo.methods.plan`); the loop tests none of it.
 """
 
 from __future__ import annotations
 
 import contextlib
 import copy
-import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,13 +23,16 @@ import numpy as np
 import torch
 from torch import nn
 
-from semiemo.methods.base import Method, ModelSpec, StepInfo, hparams_from_dict
+from semiemo.methods.base import Method, StepInfo, hparams_from_dict
+from semiemo.methods.plan import TrainingPlan
 from semiemo.methods.registry import get_method
+from semiemo.models.spec import ModelSpec
 from semiemo.train.config import TrainConfig
-from semiemo.train.schedules import make_optimizer, make_scheduler
+from semiemo.train.epochs import make_streams
 from semiemo.train.metrics import classification_metrics, fuzzy_classification_metrics, pseudo_label_accuracy
-from semiemo.train.phases import PhasedStreams
 from semiemo.train.pool_stream import StreamedPool
+from semiemo.train.schedules import make_optimizer, make_scheduler
+from semiemo.train.state import TrainState
 from semiemo.train.streams import Split, TensorPool, TwoStreams
 
 ReportFn = Callable[[dict[str, float], dict[str, Any]], None]
@@ -202,6 +204,7 @@ def fit_fold(
     world_size: int = 1,
     device: torch.device | None = None,
     wrap_trainable: Callable[[nn.Module], nn.Module] | None = None,
+    pretrained: Mapping[str, dict[str, torch.Tensor]] | None = None,
     return_method: bool = False,
 ) -> FoldResult:
     """Train one method on one fold; evaluate its best validation state on test.
@@ -211,7 +214,8 @@ def fit_fold(
     `log_epoch(epoch, scalars, confusion, class_names)` (confusion only on improving epochs).
     `wrap_trainable` wraps each of `Method.trainable` (Ray's `prepare_model` for DDP).
     `resume_state` is a checkpoint_state from an earlier report: training continues after its epoch.
-    `return_method`: the result carries the trained method (e.g. paper 001's vanilla pool balancer).
+    `pretrained`: slot -> weights for the plan's `pretrained` requests, resolved by the caller
+    (`semiemo.recipes.pretrained.resolve_requests`). `return_method`: the result carries the trained method.
     Reported scalars: `epoch`, `train/<every key train_step and on_epoch_end return>`,
     `train/pseudo_label_accuracy` (oracle present), `val/<metric>`, `val/best_epoch`.
     """
@@ -219,222 +223,220 @@ def fit_fold(
     if train.num_threads:
         torch.set_num_threads(train.num_threads)
     torch.manual_seed(seed)  # the same initial weights on every rank
-    spec = spec or model_spec(data)
-    cls = get_method(method_name)
-    source = data.unlabeled_view if data.unlabeled_view is not None else data.unlabeled
-    use_unlabeled = bool(getattr(cls, "consumes_unlabeled", False)) and source is not None and len(source) > 0
-    num_unlabeled = len(source) if use_unlabeled else 0  # type: ignore[arg-type]
-    method = build_method(method_name, method_params, spec, num_unlabeled)
-    requests = method.pretrained_requests()
-    if requests:  # weights made by another job (paper 004's front-end), before resume and DDP wrapping
-        from semiemo.train.pretrained import resolve
-
-        for slot, request in requests.items():
-            method.load_pretrained(slot, resolve(request, seed=seed))
-    method = method.to(device)
-    if resume_state is not None:
-        method.load_state_dict(resume_state["method"])
-    if wrap_trainable is not None:
-        for n in method.trainable:
-            setattr(method, n, wrap_trainable(getattr(method, n)))
-    # One optimizer stepped here, or (manual_optimization) several the method steps itself; each gets
-    # its own GradScaler under CUDA AMP and its own state in the checkpoint.
-    manual = bool(getattr(cls, "manual_optimization", False))
-    amp = device.type == "cuda" and (train.amp if train.amp is not None else manual)
-    optimizers = method.configure_optimizers(train) if manual else {"model": make_optimizer(method.parameters_for_optimizer(), train)}
-    optimizer = optimizers.get("model")
-    scalers = {n: torch.amp.GradScaler("cuda") for n in optimizers} if amp else {}
-    if manual:
-        method.attach_optimizers(optimizers, scalers)
-    scheduler = make_scheduler(optimizer, train) if optimizer is not None else None
-    if rank > 0:  # rank 0 keeps the single-worker stream, so 1-worker results do not change
-        torch.manual_seed(rank_seed(seed, rank))
-
-    labeled_pool = TensorPool(data.train, device)
-    unlabeled_pool: TensorPool | StreamedPool | None = None
-    if use_unlabeled:
-        unlabeled_pool = (StreamedPool(data.unlabeled_view, device) if data.unlabeled_view is not None
-                          else TensorPool(data.unlabeled, device))  # type: ignore[arg-type]
-    val_pool = TensorPool(data.val, device) if len(data.val) else None
-    plan = method.phases() if cls.phased else None
-    if plan is not None:  # named phases (train.phases); `steps_per_epoch` does not apply
-        streams: TwoStreams | PhasedStreams = PhasedStreams(plan, labeled_pool, data.train_columns, unlabeled_pool,
-                                                            train.batch_size, train.mu, seed, rank, world_size)
-    else:
-        streams = TwoStreams(labeled_pool, unlabeled_pool, train.batch_size, train.mu, seed, rank, world_size,
-                             train.steps_per_epoch)
-        if cls.epoch_is_unlabeled_pass and unlabeled_pool is not None and not train.steps_per_epoch:
-            streams.set_steps_per_epoch(streams.unlabeled_pass_steps())
-    selection_start = method.selection_start_epoch()
-    if selection_start >= train.epochs:
-        raise ValueError(f"{method_name}: checkpoint selection starts at epoch {selection_start + 1} (after its "
-                         f"pre-training/warm-up) but train.epochs is {train.epochs}; raise train.epochs or shorten that "
-                         f"phase (method_params.pretrain_epochs / warmup_epochs)")
-    oracle = None
-    if use_unlabeled and data.unlabeled_oracle is not None and (np.asarray(data.unlabeled_oracle) >= 0).any():
-        oracle = np.asarray(data.unlabeled_oracle)
-
-    start_epoch, step, samples, train_time = 0, 0, 0, 0.0
-    epoch_costs: list[tuple[float, int]] = []  # (training seconds, steps) of each epoch this process ran
-    best: dict[str, Any] = {"epoch": 0, "score": -math.inf, "method": None, "val_metrics": {}}
-    warmup_best: dict[str, Any] = {"epoch": 0, "score": -math.inf, "method": None}  # before selection starts
-    history: list[dict[str, float]] = []
-    bad_epochs = 0
-    if resume_state is not None:
-        if manual:
-            for n, opt in optimizers.items():
-                opt.load_state_dict(resume_state["optimizers"][n])
-        else:
-            optimizer.load_state_dict(resume_state["optimizer"])
-        if scheduler is not None and resume_state.get("scheduler") is not None:
-            scheduler.load_state_dict(resume_state["scheduler"])
-        for n, scaler in scalers.items():
-            if n in resume_state.get("scalers", {}):
-                scaler.load_state_dict(resume_state["scalers"][n])
-        streams.load_state_dict(resume_state["streams"])
-        start_epoch, step = int(resume_state["epoch"]), int(resume_state["step"])
-        samples, train_time = int(resume_state.get("samples", 0)), float(resume_state.get("train_time", 0.0))
-        best, history = resume_state["best"], list(resume_state["history"])
-        warmup_best = resume_state.get("warmup_best", warmup_best)
-        bad_epochs = int(resume_state.get("bad_epochs", 0))
-        torch.set_rng_state(resume_state["torch_rng"])
-    total_steps = train.epochs * streams.steps_per_epoch
-    stopped_early = bool(resume_state.get("stopped_early", False)) if resume_state else False
+    run = _Run.build(data, method_name, method_params, train, spec or model_spec(data), device, seed, rank,
+                     world_size, wrap_trainable, pretrained, resume_state)
+    method, plan, streams, state = run.method, run.plan, run.streams, run.state
+    start_epoch, total_steps = state.epoch, train.epochs * streams.steps_per_epoch
     plabel_acc = float("nan")
 
-    epoch = start_epoch
-    while epoch < train.epochs and not stopped_early:
-        info = StepInfo(epoch=epoch, step=step, total_steps=total_steps, num_epochs=train.epochs)
+    while state.epoch < train.epochs and not state.stopped_early:
+        epoch = state.epoch
         method.train()
-        method.on_epoch_start(info)
+        method.on_epoch_start(StepInfo(epoch=epoch, step=state.step, total_steps=total_steps, num_epochs=train.epochs))
         logged: dict[str, list] = {}  # per-step losses, detached; averaged once per epoch (no per-step sync)
-        n_steps = 0
-        t0 = time.perf_counter()
-        steps = streams.epoch() if plan is not None else ((None, lb, ub) for lb, ub in streams.epoch())
-        for phase, labeled_batch, unlabeled_batch in steps:
-            info = StepInfo(epoch=epoch, step=step, total_steps=total_steps, num_epochs=train.epochs, phase=phase)
-            with torch.autocast(device.type) if amp else contextlib.nullcontext():
+        n_steps, t0 = 0, time.perf_counter()
+        for phase, labeled_batch, unlabeled_batch in streams.steps():
+            info = StepInfo(epoch=epoch, step=state.step, total_steps=total_steps, num_epochs=train.epochs, phase=phase)
+            with torch.autocast(device.type) if run.amp else contextlib.nullcontext():
                 losses = method.train_step(labeled_batch, unlabeled_batch, info)
-            if not manual:
-                optimizer.zero_grad(set_to_none=True)
-                if amp:
-                    scalers["model"].scale(losses["loss"]).backward()
-                    scalers["model"].unscale_(optimizer)
-                else:
-                    losses["loss"].backward()
-                if train.grad_clip_norm is not None:
-                    losses["grad_norm"] = torch.nn.utils.clip_grad_norm_(method.parameters_for_optimizer(), train.grad_clip_norm)
-                if scheduler is not None:
-                    losses["lr"] = torch.tensor(optimizer.param_groups[0]["lr"])
-                if amp:
-                    scalers["model"].step(optimizer)
-                    scalers["model"].update()
-                else:
-                    optimizer.step()
-            step += 1
-            info.step = step
+            plan.optimizers.step(method, losses, run.optimizers, run.scalers, train.grad_clip_norm)
+            losses.update(_lr_scalars(run.schedulers, run.optimizers))
+            state.step += 1
+            info.step = state.step
             method.after_optimizer_step(info)
             for k, v in losses.items():
                 logged.setdefault(k, []).append(v.detach() if isinstance(v, torch.Tensor) and v.requires_grad else v)
             n_steps += 1
-            samples += len(labeled_batch) + (len(unlabeled_batch) if unlabeled_batch is not None else 0)
+            state.samples += len(labeled_batch) + (len(unlabeled_batch) if unlabeled_batch is not None else 0)
         if device.type == "cuda":
             torch.cuda.synchronize(device)  # kernels still queued belong to this epoch's time
-        epoch_costs.append((time.perf_counter() - t0, n_steps))
-        train_time += epoch_costs[-1][0]
-        if scheduler is not None:
+        state.epoch_costs.append((time.perf_counter() - t0, n_steps))
+        state.train_time += state.epoch_costs[-1][0]
+        for scheduler in run.schedulers.values():
             scheduler.step()  # per epoch (paper 003); `train/lr` is the rate this epoch's steps used
 
-        scalars: dict[str, float] = {"epoch": float(epoch + 1)}
-        scalars.update({f"train/{k}": _mean(v) for k, v in logged.items()})
-        val_metrics: dict[str, Any] | None = None
-        if cls.warm_start_from_best and epoch < selection_start and val_pool is not None:
-            val_metrics = evaluate(method, val_pool, data.val, data)
-            score_now = val_metrics[train.checkpoint_metric]
-            if score_now > warmup_best["score"]:
-                warmup_best = {"epoch": epoch + 1, "score": float(score_now),
-                               "method": {k: v.detach().clone() for k, v in method_state(method).items()}}
-            if epoch == selection_start - 1 and warmup_best["method"] is not None:
-                _load_into(method, warmup_best["method"])  # continue from the best warm-up state
-                scalars["train/warm_start_epoch"] = float(warmup_best["epoch"])
-        if cls.rank_summed_buffers:
-            _sum_over_ranks([getattr(method, b) for b in cls.rank_summed_buffers], world_size)
-        unlabeled_proba = None
-        if unlabeled_pool is not None and (cls.needs_unlabeled_predictions or oracle is not None):
-            unlabeled_proba = predict_proba(method, unlabeled_pool)
-        end_info = StepInfo(epoch=epoch, step=step, total_steps=total_steps, num_epochs=train.epochs)
-        extra = method.on_epoch_end(end_info, unlabeled_proba if cls.needs_unlabeled_predictions else None) or {}
-        scalars.update({f"train/{k}": float(v) for k, v in extra.items()})
-        if oracle is not None and unlabeled_proba is not None:
-            plabel_acc = pseudo_label_accuracy(unlabeled_proba.argmax(dim=1).cpu().numpy(), oracle)
-            scalars["train/pseudo_label_accuracy"] = plabel_acc
-            scalars.update(pseudo_label_scalars(pool_pseudo_labels(method, unlabeled_pool, unlabeled_proba), oracle,
-                                                data.num_classes))
-
+        scalars: dict[str, float] = {"epoch": float(epoch + 1), **{f"train/{k}": _mean(v) for k, v in logged.items()}}
+        val_metrics = run.warm_start(epoch, scalars)
+        end = run.epoch_end(StepInfo(epoch=epoch, step=state.step, total_steps=total_steps, num_epochs=train.epochs))
+        scalars.update(end)
+        plabel_acc = end.get("train/pseudo_label_accuracy", plabel_acc)
         if val_metrics is None:
-            val_metrics = evaluate(method, val_pool, data.val, data) if val_pool is not None else {}
+            val_metrics = evaluate(method, run.val_pool, data.val, data) if run.val_pool is not None else {}
         scalars.update({f"val/{k}": float(v) for k, v in val_metrics.items() if isinstance(v, (int, float))})
-        epoch += 1
-        current = val_metrics.get(train.checkpoint_metric, float(epoch)) if val_metrics else float(epoch)
-        if val_metrics and train.checkpoint_metric not in val_metrics:
-            raise ValueError(f"checkpoint_metric {train.checkpoint_metric!r} is not a validation metric; "
-                             f"choose one of {sorted(k for k, v in val_metrics.items() if isinstance(v, (int, float)))}")
-        selecting = epoch > selection_start  # `epoch` is 1-based here: epochs before selection never count
-        improved = selecting and current > best["score"]
-        if improved:
-            best = {"epoch": epoch, "score": float(current), "val_metrics": val_metrics,
-                    "method": {k: v.detach().clone() for k, v in method_state(method).items()}}
-            bad_epochs = 0
-        elif selecting:
-            bad_epochs += 1
-        stopped_early = train.patience is not None and bad_epochs >= train.patience and epoch < train.epochs
-        scalars["val/best_epoch"] = float(best["epoch"])
-        history.append(scalars)
+        state.epoch += 1
+        improved = state.select(_checkpoint_score(val_metrics, train.checkpoint_metric, state.epoch), val_metrics,
+                                lambda: _detached(method_state(method)), plan.selection_start_epoch, train.patience,
+                                train.epochs)
+        scalars["val/best_epoch"] = float(state.best["epoch"])
+        state.history.append(scalars)
         if logger is not None and rank == 0:
             # The confusion image is drawn when validation improves (the state test will use): a
             # figure per epoch would cost more than a small model's epoch.
-            logger.log_epoch(epoch, scalars, val_metrics.get("confusion") if improved else None, data.class_names)
+            logger.log_epoch(state.epoch, scalars, val_metrics.get("confusion") if improved else None, data.class_names)
         if report is not None:
-            report(scalars, {
-                "epoch": epoch, "step": step, "samples": samples, "train_time": train_time,
-                "method": method_state(method), "streams": streams.state_dict(),
-                "scheduler": scheduler.state_dict() if scheduler is not None else None,
-                **({"optimizers": {n: o.state_dict() for n, o in optimizers.items()}} if manual
-                   else {"optimizer": optimizer.state_dict()}),
-                **({"scalers": {n: sc.state_dict() for n, sc in scalers.items()}} if scalers else {}),
-                "best": best, "warmup_best": warmup_best, "history": history, "bad_epochs": bad_epochs,
-                "stopped_early": stopped_early,
-                "torch_rng": torch.get_rng_state(),
-            })
+            report(scalars, run.checkpoint())
 
     drawn, draws = _visit_summary(streams, device, world_size)
     unwrap_trainable(method)
-    if best["method"] is not None:
-        method.load_state_dict(best["method"])
+    if state.best["method"] is not None:
+        method.load_state_dict(state.best["method"])
     test_metrics = {}
     if data.test is not None and len(data.test):
         test_metrics = evaluate(method, TensorPool(data.test, device), data.test, data)
-    if plabel_acc != plabel_acc and history:  # resumed after the last epoch: take the recorded value
-        plabel_acc = history[-1].get("train/pseudo_label_accuracy", float("nan"))
+    if plabel_acc != plabel_acc and state.history:  # resumed after the last epoch: take the recorded value
+        plabel_acc = state.history[-1].get("train/pseudo_label_accuracy", float("nan"))
     return FoldResult(
-        test_metrics=test_metrics,
-        best_val_metrics=best["val_metrics"],
-        best_epoch=int(best["epoch"]),
-        epochs_run=epoch,
-        history=history,
-        wall_time_s=train_time,
-        samples_per_s=samples * world_size / train_time if train_time > 0 else float("nan"),
-        resumed_from_epoch=start_epoch,
-        stopped_early=stopped_early,
-        pseudo_label_accuracy=plabel_acc,
-        unlabeled_pool_size=num_unlabeled,
-        unlabeled_rows_drawn=drawn,
-        unlabeled_draws=draws,
-        selection_start_epoch=selection_start,
-        steps_run=step,
-        steady_step_s=_steady_step_s(epoch_costs),
+        test_metrics=test_metrics, best_val_metrics=state.best["val_metrics"], best_epoch=int(state.best["epoch"]),
+        epochs_run=state.epoch, history=state.history, wall_time_s=state.train_time,
+        samples_per_s=state.samples * world_size / state.train_time if state.train_time > 0 else float("nan"),
+        resumed_from_epoch=start_epoch, stopped_early=state.stopped_early, pseudo_label_accuracy=plabel_acc,
+        unlabeled_pool_size=run.num_unlabeled, unlabeled_rows_drawn=drawn, unlabeled_draws=draws,
+        selection_start_epoch=plan.selection_start_epoch, steps_run=state.step, steady_step_s=state.steady_step_s(),
         method=method if return_method else None,
     )
+
+
+@dataclass
+class _Run:
+    """Everything one fit builds before its first epoch, and what it checkpoints."""
+
+    data: FoldData
+    train: TrainConfig
+    method: Method
+    plan: TrainingPlan
+    optimizers: dict[str, torch.optim.Optimizer]
+    scalers: dict[str, Any]
+    schedulers: dict[str, Any]
+    streams: Any
+    state: TrainState
+    amp: bool
+    num_unlabeled: int
+    unlabeled_pool: TensorPool | StreamedPool | None
+    val_pool: TensorPool | None
+    oracle: np.ndarray | None
+    world_size: int
+
+    @classmethod
+    def build(cls, data: FoldData, method_name: str, method_params: dict | None, train: TrainConfig, spec: ModelSpec,
+              device: torch.device, seed: int, rank: int, world_size: int,
+              wrap_trainable: Callable[[nn.Module], nn.Module] | None,
+              pretrained: Mapping[str, dict[str, torch.Tensor]] | None, resume_state: dict[str, Any] | None) -> "_Run":
+        method_cls = get_method(method_name)
+        if not (isinstance(method_cls, type) and issubclass(method_cls, Method)):
+            raise ValueError(f"method {method_name!r} is not gradient-trained; run it through semiemo.train.experiment.run_fold")
+        hp = hparams_from_dict(method_cls.HParams, method_params)
+        plan = method_cls.plan(hp)
+        source = data.unlabeled_view if data.unlabeled_view is not None else data.unlabeled
+        num_unlabeled = len(source) if plan.uses_unlabeled and source is not None else 0  # type: ignore[arg-type]
+        method = method_cls(spec, hp, num_unlabeled=num_unlabeled)
+        _load_pretrained(method, plan, pretrained or {})  # weights made by another job, before resume and DDP
+        method = method.to(device)
+        if resume_state is not None:
+            method.load_state_dict(resume_state["method"])
+        for n in method.trainable if wrap_trainable is not None else ():
+            setattr(method, n, wrap_trainable(getattr(method, n)))  # type: ignore[misc]
+        # Named optimizers, each with its own GradScaler under CUDA AMP and its own state in the checkpoint.
+        amp = device.type == "cuda" and (train.amp if train.amp is not None else plan.optimizers.amp_by_default)
+        optimizers = plan.optimizers.build(method, train, lambda params: make_optimizer(params, train))
+        scalers = {n: torch.amp.GradScaler("cuda") for n in optimizers} if amp else {}
+        method.attach_optimizers(optimizers, scalers)
+        schedulers = {n: s for n, s in ((n, make_scheduler(o, train)) for n, o in optimizers.items()) if s is not None}
+        if rank > 0:  # rank 0 keeps the single-worker stream, so 1-worker results do not change
+            torch.manual_seed(rank_seed(seed, rank))
+        unlabeled_pool: TensorPool | StreamedPool | None = None
+        if num_unlabeled:
+            unlabeled_pool = (StreamedPool(data.unlabeled_view, device) if data.unlabeled_view is not None
+                              else TensorPool(data.unlabeled, device))  # type: ignore[arg-type]
+        streams = make_streams(plan.epoch, TensorPool(data.train, device), data.train_columns, unlabeled_pool, train,
+                               seed, rank, world_size)
+        if plan.selection_start_epoch >= train.epochs:
+            raise ValueError(f"{method_name}: checkpoint selection starts at epoch {plan.selection_start_epoch + 1} "
+                             f"(after its pre-training/warm-up) but train.epochs is {train.epochs}; raise train.epochs "
+                             f"or shorten that phase (method_params.pretrain_epochs / warmup_epochs)")
+        oracle = None
+        if num_unlabeled and data.unlabeled_oracle is not None and (np.asarray(data.unlabeled_oracle) >= 0).any():
+            oracle = np.asarray(data.unlabeled_oracle)
+        run = cls(data, train, method, plan, optimizers, scalers, schedulers, streams, TrainState(), amp, num_unlabeled,
+                  unlabeled_pool, TensorPool(data.val, device) if len(data.val) else None, oracle, world_size)
+        if resume_state is not None:
+            run.restore(resume_state)
+        return run
+
+    def checkpoint(self) -> dict[str, Any]:
+        return {**self.state.state_dict(), "method": method_state(self.method), "streams": self.streams.state_dict(),
+                "optimizers": {n: o.state_dict() for n, o in self.optimizers.items()},
+                "schedulers": {n: s.state_dict() for n, s in self.schedulers.items()},
+                "scalers": {n: s.state_dict() for n, s in self.scalers.items()}, "torch_rng": torch.get_rng_state()}
+
+    def restore(self, checkpoint: dict[str, Any]) -> None:
+        """Everything but the weights (loaded before DDP wrapping) from a `checkpoint()`."""
+        for kind, objects in (("optimizers", self.optimizers), ("schedulers", self.schedulers),
+                              ("scalers", self.scalers)):
+            for n, obj in objects.items():
+                if n in checkpoint[kind]:
+                    obj.load_state_dict(checkpoint[kind][n])
+        self.streams.load_state_dict(checkpoint["streams"])
+        self.state.load_state_dict(checkpoint)
+        torch.set_rng_state(checkpoint["torch_rng"])
+
+    def warm_start(self, epoch: int, scalars: dict[str, float]) -> dict[str, Any] | None:
+        """Plans with `warm_start_from_best`: before selection starts, validate and keep the best state; at
+        the last such epoch continue from it. Returns the validation metrics it computed (else None)."""
+        if not (self.plan.warm_start_from_best and epoch < self.plan.selection_start_epoch and self.val_pool is not None):
+            return None
+        val_metrics = evaluate(self.method, self.val_pool, self.data.val, self.data)
+        score_now = val_metrics[self.train.checkpoint_metric]
+        if score_now > self.state.warmup_best["score"]:
+            self.state.warmup_best = {"epoch": epoch + 1, "score": float(score_now),
+                                      "method": _detached(method_state(self.method))}
+        if epoch == self.plan.selection_start_epoch - 1 and self.state.warmup_best["method"] is not None:
+            _load_into(self.method, self.state.warmup_best["method"])  # continue from the best warm-up state
+            scalars["train/warm_start_epoch"] = float(self.state.warmup_best["epoch"])
+        return val_metrics
+
+    def epoch_end(self, info: StepInfo) -> dict[str, float]:
+        """Rank sums of the plan's buffers, the pool's predictions (when the plan or the oracle diagnostic
+        wants them), `on_epoch_end`, the pseudo-label diagnostics. Returns the scalars to log."""
+        _sum_over_ranks([getattr(self.method, b) for b in self.plan.rank_sums], self.world_size)
+        proba = None
+        if self.unlabeled_pool is not None and (self.plan.pool_predictions or self.oracle is not None):
+            proba = predict_proba(self.method, self.unlabeled_pool)
+        extra = self.method.on_epoch_end(info, proba if self.plan.pool_predictions else None) or {}
+        out = {f"train/{k}": float(v) for k, v in extra.items()}
+        if self.oracle is not None and proba is not None:
+            out["train/pseudo_label_accuracy"] = pseudo_label_accuracy(proba.argmax(dim=1).cpu().numpy(), self.oracle)
+            out.update(pseudo_label_scalars(pool_pseudo_labels(self.method, self.unlabeled_pool, proba), self.oracle,
+                                            self.data.num_classes))
+        return out
+
+
+def _load_pretrained(method: Method, plan: TrainingPlan, pretrained: Mapping[str, dict[str, torch.Tensor]]) -> None:
+    missing = sorted(set(plan.pretrained) - set(pretrained))
+    if missing:
+        raise ValueError(f"{method.name} asks for pretrained weights in slot(s) {missing} ({[plan.pretrained[s] for s in missing]}); "
+                         f"resolve them first: semiemo.recipes.pretrained.resolve_requests(plan.pretrained, seed) "
+                         f"and pass fit_fold(..., pretrained=...)")
+    for slot in plan.pretrained:
+        method.load_pretrained(slot, pretrained[slot])
+
+
+def _lr_scalars(schedulers: dict[str, Any], optimizers: dict[str, torch.optim.Optimizer]) -> dict[str, torch.Tensor]:
+    """`lr` (the "model" optimizer) or `lr/<name>`: the rate of each scheduled optimizer this step."""
+    return {("lr" if n == "model" else f"lr/{n}"): torch.tensor(optimizers[n].param_groups[0]["lr"]) for n in schedulers}
+
+
+def _checkpoint_score(val_metrics: dict[str, Any], metric: str, epoch: int) -> float:
+    """The validation metric selection maximises; without validation rows, the epoch (the last wins)."""
+    if not val_metrics:
+        return float(epoch)
+    if metric not in val_metrics:
+        raise ValueError(f"checkpoint_metric {metric!r} is not a validation metric; "
+                         f"choose one of {sorted(k for k, v in val_metrics.items() if isinstance(v, (int, float)))}")
+    return val_metrics[metric]
+
+
+def _detached(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    return {k: v.detach().clone() for k, v in state.items()}
 
 
 @torch.no_grad()
@@ -476,10 +478,3 @@ def _load_into(method: Method, state: dict[str, torch.Tensor]) -> None:
 def copy_state(state: dict[str, Any]) -> dict[str, Any]:
     """A detached deep copy of a checkpoint_state (reporters that keep it in memory)."""
     return copy.deepcopy(state)
-
-
-def _steady_step_s(epoch_costs: list[tuple[float, int]]) -> float:
-    """Per-step seconds over the epochs after the first: the cost a long run pays, without warm-up."""
-    later = epoch_costs[1:]
-    steps = sum(n for _, n in later)
-    return sum(t for t, _ in later) / steps if steps else float("nan")

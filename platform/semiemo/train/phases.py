@@ -1,8 +1,8 @@
 """Phases over named streams: how the trainer runs a method's `PhasePlan` (e.g. paper 000's curriculum).
 
-A method that sets `phased = True` returns a `PhasePlan` from `phases()`: named passes, each over
+A method whose plan's epoch is a `PhasePlan` (`methods.plan`) declares named passes, each over
 the labeled training rows a manifest column selects (`FoldData.train_columns`, e.g. `domain`),
-optionally with an unlabeled batch per step. Per epoch, `PhasedStreams.epoch()` first draws every
+optionally with an unlabeled batch per step. Per epoch, `PhasedStreams.steps()` first draws every
 phase's row indices in phase order, then yields the steps phase after phase (`sequential`) or in one
 seeded shuffle of all of them (`shuffled`) — so two plans that differ only in `order` see exactly the
 same batches and the same number of updates, which is what paper 000's random-turn control needs.
@@ -20,7 +20,8 @@ from collections.abc import Iterator, Mapping
 
 import numpy as np
 
-from semiemo.methods.base import Batch, Phase, PhasePlan
+from semiemo.methods.base import Batch
+from semiemo.methods.plan import Phase, PhasePlan
 from semiemo.train.streams import ShuffledCycler, TensorPool
 
 PHASE_STREAM_BASE = 10
@@ -98,7 +99,7 @@ class PhasedStreams:
         self.epochs_drawn += 1
         return steps
 
-    def epoch(self) -> Iterator[tuple[str, Batch, Batch | None]]:
+    def steps(self) -> Iterator[tuple[str, Batch, Batch | None]]:
         for name, rows, unl in self.draw_epoch():
             yield name, self.labeled.batch(rows), (None if unl is None else self.unlabeled.batch(unl))  # type: ignore[union-attr]
 

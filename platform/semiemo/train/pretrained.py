@@ -1,4 +1,4 @@
-"""Pretrained weights in the store, by key, and the resolver the trainer calls for `Method.pretrained_requests`.
+"""Pretrained weights in the store, by key, (a plan's `pretrained` requests are resolved by `semiemo.recipes.pretrained`).
 
 Layout beside the feature shards (`$SEMIEMO_FEATURE_STORE`, any pyarrow filesystem URI):
 
@@ -69,14 +69,3 @@ class PretrainedStore:
 
         return sorted(i.base_name for i in self.fs.get_file_info(FileSelector(self.root, allow_not_found=True))
                       if i.type == FileType.Directory and self.exists(i.base_name))
-
-
-def resolve(request: dict[str, Any], seed: int = 0, store_root: str | None = None) -> dict[str, torch.Tensor]:
-    """Weights for one `Method.pretrained_requests` entry; pre-trains a recipe on demand when missing."""
-    kind = request.get("kind")
-    if kind == "avspnet_frontend":
-        from semiemo.train.pretrain import ensure_frontend
-
-        key = ensure_frontend(request, seed=seed, store_root=store_root)
-        return PretrainedStore(store_root).load(key)["weights"]
-    raise ValueError(f"unknown pretrained request kind {kind!r}; known: ['avspnet_frontend']")

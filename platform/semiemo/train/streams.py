@@ -215,6 +215,11 @@ class TwoStreams:
         """The iteration budget, or one pass over this worker's labeled shard."""
         return int(self._steps) if self._steps else self.labeled_rows.batches_per_pass
 
+    def steps(self) -> Iterator[tuple[None, Batch, Batch | None]]:
+        """The next epoch's steps as (phase, labeled, unlabeled), the shape `PhasedStreams.steps` has."""
+        for labeled, unlabeled in self.epoch():
+            yield None, labeled, unlabeled
+
     def epoch(self) -> Iterator[tuple[Batch, Batch | None]]:
         for _ in range(self.steps_per_epoch):
             labeled_batch = self.labeled.batch(self.labeled_rows.next_rows())

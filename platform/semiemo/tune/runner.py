@@ -32,6 +32,7 @@ from typing import Any
 import pandas as pd
 import yaml
 
+from semiemo.recipes.pretrained import resolve
 from semiemo.tune.space import SearchSpace, grid_points, load_spec, to_param_space, trial_budget
 from semiemo.tune.trial import ROWS_KEY, rows_from_result, run_trial
 
@@ -262,16 +263,13 @@ def _prepare_on_driver(spec: SearchSpace, address: str | None) -> None:
     for params in grid_points(spec):
         cfg = experiment_config(spec, params, seed=seeds[0])
         cls = get_method(cfg.method)
-        hp_cls = getattr(cls, "HParams", None)
-        requests = cls.pretrained_requests_for(hparams_from_dict(hp_cls, cfg.method_params)) if hp_cls else {}
+        requests = cls.plan(hparams_from_dict(cls.HParams, cfg.method_params)).pretrained if hasattr(cls, "plan") else {}
         for request in requests.values():
             for seed in seeds:
                 key = repr((sorted(request.items()), seed, cfg.feature_store))
                 if key not in done:
                     done.add(key)
-                    from semiemo.train.pretrained import resolve
-
-                    resolve(request, seed=seed)   # the store the trainer reads (train/loop.py)
+                    resolve(request, seed=seed)   # into the store each trial's run_fold reads by key
         if cfg.unlabeled and f"pool:{cfg.unlabeled}:{cfg.features}" not in done:
             done.add(f"pool:{cfg.unlabeled}:{cfg.features}")
             from semiemo.corpora.unlabeled_pool import pool_parts

@@ -26,8 +26,15 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from semiemo import proxy_labels as pl
 from semiemo.features.featureset import FeatureSet
 from semiemo.methods.avspnet import PRETRAIN_GROUP
+from semiemo.corpora import load_manifest
+from semiemo.corpora.manifest import manifest_hash as corpus_manifest_hash
+from semiemo.features import load_featureset
+from semiemo.features.base import config_hash
+from semiemo.paths import home
 from semiemo.train.config import TrainConfig
-from semiemo.train.loop import FoldData
+from semiemo.train.distributed import DistributedFold, fit_fold_distributed
+from semiemo.train.loop import FoldData, fit_fold, model_spec
+from semiemo.train.pretrained import PretrainedStore
 from semiemo.train.streams import Split
 
 # paper 004 Table 2: recipe -> (proxy label used, α, auto-encoder first)
@@ -81,8 +88,6 @@ class PretrainConfig(BaseModel):
         return RECIPES[self.recipe][0] or "arousal"  # AE ignores it (α = 1)
 
     def key(self, manifest_hash: str) -> str:
-        from semiemo.features.base import config_hash
-
         payload = {k: v for k, v in self.model_dump().items() if k not in KEY_EXCLUDES}
         return f"avspnet-{self.recipe}-{config_hash({**payload, 'manifest_hash': manifest_hash})}"
 
@@ -149,18 +154,13 @@ def build_pretrain_data(fs: FeatureSet, cfg: PretrainConfig) -> tuple[FoldData, 
 
 
 def load_pretrain_features(cfg: PretrainConfig) -> tuple[FeatureSet, str]:
-    from semiemo.corpora.manifest import manifest_hash
-    from semiemo.features import _manifest, load_featureset
-
-    manifest = _manifest(cfg.corpus)
-    return load_featureset(manifest, ["avsp", "prosody"], cfg.feature_store), manifest_hash(manifest.reset_index(drop=True))
+    manifest = load_manifest(cfg.corpus)
+    return load_featureset(manifest, ["avsp", "prosody"], cfg.feature_store), corpus_manifest_hash(manifest.reset_index(drop=True))
 
 
 def pretrain_frontend(cfg: PretrainConfig, fs: FeatureSet | None = None, manifest_hash: str | None = None,
                       log: Any = print) -> tuple[str, dict[str, Any]]:
     """Pre-train, store the front-end, return (key, summary). Skips training when the key exists."""
-    from semiemo.train.pretrained import PretrainedStore
-
     if fs is None:
         fs, manifest_hash = load_pretrain_features(cfg)
     key = cfg.key(manifest_hash or "in-memory")
@@ -177,18 +177,11 @@ def pretrain_frontend(cfg: PretrainConfig, fs: FeatureSet | None = None, manifes
     train = TrainConfig(epochs=cfg.epochs, batch_size=cfg.batch_size, lr=cfg.lr, optimizer=cfg.optimizer,
                         workers=cfg.workers, cpus_per_worker=cfg.cpus_per_worker)
     if cfg.use_ray:
-        from semiemo.train.distributed import DistributedFold, fit_fold_distributed
-        from semiemo.train.loop import model_spec
-
         job = DistributedFold("avspnet_pretrain", cfg.method_params(), train, model_spec(data), cfg.seed)
-        from semiemo.paths import home
-
         result, state = fit_fold_distributed(data, job, run_name=f"pretrain-{key}", storage_path=home() / "pretrain",
                                              cpus_per_worker=cfg.cpus_per_worker, return_state=True)
         method_state = state["method"]
     else:
-        from semiemo.train.loop import fit_fold
-
         last: dict[str, Any] = {}
         result = fit_fold(data, "avspnet_pretrain", cfg.method_params(), train, seed=cfg.seed,
                           report=lambda _m, st: last.update(method=st["method"]))
@@ -210,8 +203,6 @@ def pretrain_frontend(cfg: PretrainConfig, fs: FeatureSet | None = None, manifes
 @contextlib.contextmanager
 def _lock(name: str):
     """One process pre-trains a given key at a time (concurrent trials asking for the same recipe)."""
-    from semiemo.paths import home
-
     path = Path(home()) / "locks" / f"{name}.lock"
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w") as fh:
@@ -224,8 +215,6 @@ def _lock(name: str):
 
 def ensure_frontend(request: dict[str, Any], seed: int = 0, store_root: str | None = None) -> str:
     """The store key for an avspnet `frontend` request: a key as is, or a recipe pre-trained on demand."""
-    from semiemo.train.pretrained import PretrainedStore
-
     name = request["frontend"]
     if name not in RECIPES:
         if not PretrainedStore(store_root).exists(name):

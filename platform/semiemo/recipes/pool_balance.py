@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from semiemo.train.config import TrainConfig, UnlabeledBalanceConfig
+from semiemo.train.loop import fit_fold, predict_proba
 from semiemo.train.streams import Split, TensorPool
 
 
@@ -43,8 +44,6 @@ def balance_unlabeled(data: Any, balance: UnlabeledBalanceConfig, train: TrainCo
     """`data` (a FoldData) with its unlabeled split re-sampled to equal predicted class counts.
 
     Returns (new FoldData, info: pool size, predicted counts before and after)."""
-    from semiemo.train.loop import fit_fold, predict_proba
-
     if data.unlabeled is None or len(data.unlabeled) == 0:
         return data, {}
     labeled_only = dataclasses.replace(data, unlabeled=None, unlabeled_oracle=None)
