@@ -34,17 +34,17 @@ def pool_spec(n: int) -> str:
 
 
 def write_pool_store(n: int, store: str) -> float:
-    """egemaps entry of the pool manifest, values ~ N(0, 1), in the pipeline's block layout."""
+    """egemaps entry of the pool's corpus (its own store key), values ~ N(0, 1), in the pipeline's block layout."""
     import numpy as np
 
     from semiemo.corpora.manifest import manifest_hash
-    from semiemo.corpora.unlabeled_pool import load_unlabeled_pool
+    from semiemo.corpora.unlabeled_pool import pool_parts
     from semiemo.features.pipeline import PipelineOptions, _n_blocks, _needed_columns, _open_entry, _sorted_manifest
     from semiemo.features.registry import make_featurizer
     from semiemo.features.store import FeatureStore, encode_table, store_key
 
     t0 = time.perf_counter()
-    manifest = load_unlabeled_pool(pool_spec(n))
+    manifest = pool_parts(pool_spec(n))[0].manifest
     fz = make_featurizer("egemaps")
     mhash = manifest_hash(manifest)
     entry = FeatureStore(store).entry(store_key(mhash, fz))

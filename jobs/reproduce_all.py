@@ -18,16 +18,26 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--budget", default="full", choices=["quick", "full", "paper"])
     p.add_argument("--corpus", default=None)
     p.add_argument("--address", default=None)
-    p.add_argument("--out", default=None, help="report folder; default $SEMIEMO_HOME/reproduce/<budget>")
+    p.add_argument("--out", default=None, help="report folder; default <storage root>/reproduce/<budget> ($SEMIEMO_STORAGE)")
+    p.add_argument("--optuna-storage", default=None, help="Optuna RDB URL, e.g. postgresql+psycopg://... "
+                   "(semiemo[postgres]); default SQLite per sweep, one machine only")
     p.add_argument("--only", default=None, help="comma-separated analysis names (default: all)")
     p.add_argument("--no-resume", action="store_true")
     args = p.parse_args(argv)
 
+    import contextlib
+
+    from semiemo import storage
+    from semiemo.analysis.reproduce import reproduce_location
     from semiemo.analysis.reproduce_all import reproduce_all
 
-    statuses = reproduce_all(args.budget, corpus=args.corpus, address=args.address, out_dir=args.out,
-                             names=args.only.split(",") if args.only else None, resume=not args.no_resume,
-                             progress=False)
+    where = reproduce_location(args.budget)  # a URI root: reports staged here, uploaded at the end
+    uploaded = storage.writable(where) if storage.is_uri(where) and not args.out else contextlib.nullcontext()
+
+    with uploaded:
+        statuses = reproduce_all(args.budget, corpus=args.corpus, address=args.address, out_dir=args.out,
+                                 names=args.only.split(",") if args.only else None, resume=not args.no_resume,
+                                 progress=False, optuna_storage=args.optuna_storage)
     summary = {s["name"]: {"status": s["status"], "outcome": s.get("outcome", ""), "why": s.get("why", "")}
                for s in statuses}
     print(json.dumps(summary))

@@ -27,8 +27,20 @@ def _global_options(
     verbose: bool = typer.Option(False, "-v", "--verbose",
                                  help="Show Ray's own logs, progress dumps and workers' output in the terminal "
                                       "(default: they go to a log file, named when Ray starts)"),
+    storage: str = typer.Option(None, "--storage", envvar="SEMIEMO_STORAGE",
+                                help="Storage root for features, runs, sweeps and reports: a folder or a URI "
+                                     "(s3://bucket/semiemo, gs://..., file://...); default $SEMIEMO_HOME"),
+    storage_shared: bool = typer.Option(False, "--storage-shared",
+                                        help="The --storage folder is a mount every node shares (NFS, Lustre); "
+                                             "needed for a local folder on a multi-node cluster"),
 ) -> None:
     """Semi-supervised, multimodal speech emotion recognition on Ray."""
+    from semiemo import storage as storage_root
+
+    if storage:
+        os.environ[storage_root.ENV] = storage
+    if storage_shared:
+        os.environ[storage_root.SHARED_ENV] = "1"
     from semiemo.ray_logs import route_ray_logs
 
     if _ROUTE_RAY_LOGS:
@@ -50,7 +62,9 @@ for _name in _COMMAND_MODULES:
 
 # Bad input (a wrong flag value, a broken manifest, an unknown method) raises one of these with a
 # message that names the problem and the fix: print that message, not a traceback.
-_USER_ERRORS = (ValueError, KeyError, FileNotFoundError, NotADirectoryError)
+from semiemo.errors import OneLineError  # noqa: E402  (storage not shared, a run out of retries, workers never placed)
+
+_USER_ERRORS = (ValueError, KeyError, FileNotFoundError, NotADirectoryError, OneLineError)
 
 
 def main() -> None:  # pragma: no cover

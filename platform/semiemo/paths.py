@@ -7,17 +7,39 @@ from pathlib import Path
 
 
 def home() -> Path:
-    p = Path(os.environ.get("SEMIEMO_HOME", "semiemo_home")).expanduser().resolve()
+    """The local workspace (logs, locks, staging, and outputs unless `$SEMIEMO_STORAGE` says otherwise).
+
+    Default `./semiemo_home`, except inside a job's `--working-dir` upload (`.../runtime_resources/
+    working_dir_files/_ray_pkg_<hash>/`): Ray deletes that folder and the next job gets another, so
+    there the default is `~/semiemo_home`, which the next job on this node finds again."""
+    env = os.environ.get("SEMIEMO_HOME")
+    if env:
+        p = Path(env).expanduser().resolve()
+    elif in_ray_upload(Path.cwd()):
+        p = Path.home() / "semiemo_home"
+    else:
+        p = Path("semiemo_home").resolve()
     p.mkdir(parents=True, exist_ok=True)
     return p
 
 
+def in_ray_upload(path: Path) -> bool:
+    """True inside a folder Ray made for a job's uploaded working directory or py_modules."""
+    return any(part.startswith("_ray_pkg_") or part == "runtime_resources" for part in path.resolve().parts)
+
+
 def feature_store_root() -> str:
-    return os.environ.get("SEMIEMO_FEATURE_STORE", str(home() / "features"))
+    """`$SEMIEMO_FEATURE_STORE`, else `<storage root>/features`."""
+    from semiemo import storage
+
+    return os.environ.get("SEMIEMO_FEATURE_STORE") or storage.location("features")
 
 
 def runs_root() -> Path:
-    p = home() / "runs"
+    """The local folder for `<storage root>/runs` (its staging mirror when the root is a URI)."""
+    from semiemo import storage
+
+    p = storage.local_dir(storage.location("runs"))
     p.mkdir(parents=True, exist_ok=True)
     return p
 

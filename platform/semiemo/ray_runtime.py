@@ -32,6 +32,9 @@ def init_ray(address: str | None = None, *, num_cpus: int | None = None, quiet: 
     if address:
         init_kwargs.pop("include_dashboard", None)
         ray.init(address=address, **init_kwargs)
+        from semiemo.storage import check_cluster
+
+        check_cluster()  # a local storage root on a multi-node cluster: refused here, before any work
     else:
         if num_cpus is not None:
             init_kwargs["num_cpus"] = num_cpus
@@ -43,7 +46,7 @@ def init_ray(address: str | None = None, *, num_cpus: int | None = None, quiet: 
 
 
 # paths that may be given relative to the driver's working directory, which Ray's workers do not share
-_PATH_VARS = ("SEMIEMO_FEATURE_STORE", "SEMIEMO_CASIA", "SEMIEMO_SHARED_DATA", "SEMIEMO_PAPER_RESULTS",
+_PATH_VARS = ("SEMIEMO_STORAGE", "SEMIEMO_FEATURE_STORE", "SEMIEMO_CASIA", "SEMIEMO_SHARED_DATA", "SEMIEMO_PAPER_RESULTS",
               "SEMIEMO_SEARCH_SPACES", "SEMIEMO_TEXT_MODEL", "SEMIEMO_SSL_MODEL")
 
 

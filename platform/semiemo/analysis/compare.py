@@ -23,6 +23,7 @@ from semiemo.train.config import ExperimentConfig
 
 METRICS: tuple[str, ...] = ("ua", "wa", "f1_weighted", "f1_macro")
 BASELINE = "supervised"
+MASK_RATE = "mask_rate_mean"  # results column: mean over training steps of the share of unlabeled rows past τ
 ALL_METHODS: tuple[str, ...] = ("supervised", "pseudo_label", "pi_model", "temporal_ensembling", "mean_teacher",
                                 "mixmatch", "fixmatch", "sae")
 
@@ -104,6 +105,8 @@ def summarize(results: pd.DataFrame, metrics: Sequence[str] = METRICS, baseline:
                 rec.update(_columns(f"delta_{m}", paired_over_seeds(indexed[f"test_{m}"], base_rows[f"test_{m}"])))
         plabel = rows["pseudo_label_accuracy"] if "pseudo_label_accuracy" in rows else pd.Series(np.nan, index=rows.index)
         rec.update(_columns("pseudo_label_accuracy", over_seeds(plabel, rows["seed"])))
+        if MASK_RATE in results.columns:  # share of unlabeled rows that passed the threshold τ (methods with a mask)
+            rec.update(_columns(MASK_RATE, over_seeds(pd.to_numeric(rows[MASK_RATE], errors="coerce"), rows["seed"])))
         out.append(rec)
     return pd.DataFrame(out)
 
@@ -140,8 +143,9 @@ def markdown_table(summary: pd.DataFrame, metrics: Sequence[str] = METRICS, base
     """Caption line (the statistic and its n), then per method: seeds × folds, each metric, ΔUA vs the
     baseline (paired), pseudo-label accuracy."""
     has_delta = "delta_ua" in summary.columns
+    has_mask = MASK_RATE in summary.columns
     header = ["method", "seeds × folds", *[m.upper() if len(m) <= 3 else m for m in metrics]]
-    header += ([f"Δ UA vs {baseline}"] if has_delta else []) + ["pseudo-label acc."]
+    header += ([f"Δ UA vs {baseline}"] if has_delta else []) + ["pseudo-label acc."] + (["mask rate"] if has_mask else [])
     lines = [f"Cells: {table_caption(summary, metrics)}.", "",
              "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for _, r in summary.iterrows():
@@ -149,6 +153,8 @@ def markdown_table(summary: pd.DataFrame, metrics: Sequence[str] = METRICS, base
         if has_delta:
             cells.append("–" if r["method"] == baseline else spread_of(r, "delta_ua").cell(signed=True))
         cells.append(spread_of(r, "pseudo_label_accuracy").cell())
+        if has_mask:
+            cells.append(spread_of(r, MASK_RATE).cell())
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 

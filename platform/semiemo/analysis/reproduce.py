@@ -65,17 +65,26 @@ def search_spaces_dir() -> Path:
     return Path("search_spaces").resolve()
 
 
+def reproduce_location(budget: str | None = None) -> str:
+    """`<storage root>/reproduce/<budget>` (a folder or a URI): each budget keeps its own reports and sweeps."""
+    from semiemo import storage
+
+    return storage.location("reproduce", budget or "full")
+
+
 def reproduce_root(budget: str | None = None) -> Path:
-    """`$SEMIEMO_HOME/reproduce/<budget>`: each budget keeps its own reports and sweeps."""
-    from semiemo.paths import home
+    """The local folder reports are written in: `reproduce_location`, or its staging mirror for a URI
+    (the `reproduce` command uploads it)."""
+    from semiemo import storage
 
-    return home() / "reproduce" / (budget or "full")
+    return storage.local_dir(reproduce_location(budget))
 
 
-def reproduce_sweeps(budget: str | None = None) -> Path:
-    from semiemo.paths import home
+def reproduce_sweeps(budget: str | None = None) -> str:
+    """`<storage root>/sweeps/reproduce-<budget>` (a folder or a URI)."""
+    from semiemo import storage
 
-    return home() / "sweeps" / f"reproduce-{budget or 'full'}"
+    return storage.location("sweeps", f"reproduce-{budget or 'full'}")
 
 
 def spec_path(name: str) -> Path:
@@ -364,7 +373,7 @@ def pool_coverage_lines(table: pd.DataFrame, spec: SearchSpace) -> list[str]:
 def reproduce(name: str, *, corpus: str | None = None, quick: bool = False, out_dir: str | Path | None = None,
               storage_dir: str | Path | None = None, address: str | None = None, resume: bool = True,
               data: Any = None, unlabeled: str | None = None, budget: str | None = None,
-              verbose: int = 1) -> dict[str, Any]:
+              verbose: int = 1, optuna_storage: str | None = None) -> dict[str, Any]:
     """Run the analysis `name` (a file in search_spaces/ or a YAML path); write figure + report + status.
 
     `budget`: quick | full | paper (`quick=True` is `budget="quick"`); each budget has its own sweep
@@ -377,7 +386,8 @@ def reproduce(name: str, *, corpus: str | None = None, quick: bool = False, out_
     from semiemo.tune.runner import sweep_dir
 
     storage = storage_dir or reproduce_sweeps(budget)
-    table = run_sweep(spec, address=address, storage_dir=storage, resume=resume, data=data, verbose=verbose)
+    table = run_sweep(spec, address=address, storage_dir=storage, resume=resume, data=data, verbose=verbose,
+                      optuna_storage=optuna_storage)
     return render(spec, table, out_dir=out_dir or reproduce_root(budget), budget=budget, wall_s=time.time() - t0,
                   trials_dir=sweep_dir(spec, storage) / "trials")
 

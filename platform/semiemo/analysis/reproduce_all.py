@@ -14,6 +14,8 @@ Layout (`<out>` = `$SEMIEMO_HOME/reproduce/<budget>` unless given):
 
 from __future__ import annotations
 
+import functools
+
 import json
 import os
 import threading
@@ -97,7 +99,8 @@ def reproduce_all(budget: str = "quick", *, corpus: str | None = None, address: 
                   out_dir: str | Path | None = None, storage_dir: str | Path | None = None,
                   names: list[str] | None = None, resume: bool = True, spaces: Path | None = None,
                   data: Callable[[SearchSpace], Any] | None = None, progress: bool = True,
-                  after_each: Callable[[dict[str, Any]], None] | None = None) -> list[dict[str, Any]]:
+                  after_each: Callable[[dict[str, Any]], None] | None = None,
+                  optuna_storage: str | None = None) -> list[dict[str, Any]]:
     """Run every planned analysis; returns one status dict per analysis (also in `<out>/*/status.json`).
 
     `data(spec)`: a FeatureSet per analysis instead of loading its corpus (tests). `after_each(status)` is
@@ -109,7 +112,7 @@ def reproduce_all(budget: str = "quick", *, corpus: str | None = None, address: 
 
     root = Path(out_dir or reproduce_root(budget))
     root.mkdir(parents=True, exist_ok=True)
-    storage = Path(storage_dir or reproduce_sweeps(budget))
+    storage = str(storage_dir or reproduce_sweeps(budget))  # a folder or a URI (semiemo.storage)
     planned = plan(budget, corpus, names, spaces)
     statuses: dict[str, dict[str, Any]] = {}
     for p in planned:  # what earlier runs left: the index shows it until this run replaces it
@@ -135,7 +138,7 @@ def reproduce_all(budget: str = "quick", *, corpus: str | None = None, address: 
                 console.print(f"[dim]skip[/] {p.name}: done earlier ({prior.get('outcome')}, {prior.get('finished')})")
             else:
                 st = _run_one(p, budget, root, storage, address, resume, data, bar, trials_task, done_trials,
-                              sweep_dir, run_sweep)
+                              sweep_dir, functools.partial(run_sweep, optuna_storage=optuna_storage))
                 ran.append(p.name)
                 console.print(f"{'[green]✓' if st['status'] == 'done' else '[yellow]✗'}[/] {p.name}: "
                               f"{st.get('outcome') or st['status']} ({_wall(st.get('wall_s'))}) — {st.get('why', '')[:150]}")
@@ -156,7 +159,7 @@ def reproduce_all(budget: str = "quick", *, corpus: str | None = None, address: 
     return [statuses[p.name] for p in planned]
 
 
-def _run_one(p: Planned, budget: str, root: Path, storage: Path, address: str | None, resume: bool,
+def _run_one(p: Planned, budget: str, root: Path, storage: str, address: str | None, resume: bool,
              data: Callable[[SearchSpace], Any] | None, bar: Any, trials_task: Any, done_before: int,
              sweep_dir: Callable, run_sweep: Callable) -> dict[str, Any]:
     spec = p.spec

@@ -6,7 +6,7 @@ from typing import Optional
 
 import typer
 
-STORE_HELP = "store root: a folder or a pyarrow filesystem URI (default: $SEMIEMO_FEATURE_STORE or $SEMIEMO_HOME/features)"
+STORE_HELP = "store root: a folder or a pyarrow filesystem URI (default: $SEMIEMO_FEATURE_STORE or <storage root>/features; see --storage)"
 
 
 def register(app: typer.Typer) -> None:
@@ -23,11 +23,17 @@ def register(app: typer.Typer) -> None:
         model_concurrency: int = typer.Option(1, "--model-concurrency", help="actors for model-backed featurizers"),
         address: Optional[str] = typer.Option(None, "--address", help="Ray address (default: $RAY_ADDRESS or a local Ray)"),
         no_progress: bool = typer.Option(False, "--no-progress", help="hide Ray Data's progress bars"),
+        views: int = typer.Option(0, "--views", help="K: also render K augmented audio views per utterance and "
+                                  "featurize them (stored view-indexed beside the plain features)"),
+        augment: str = typer.Option("strong", "--augment", help="view policy: weak (gain, small stretch, high-SNR noise) "
+                                    "| strong (pitch, speed, room, telephone codec, EQ, loudness, low-SNR noise)"),
+        augment_seed: int = typer.Option(0, "--augment-seed", help="seed of the rendered views (part of their store key)"),
     ) -> None:
         """Featurize a corpus into the store; only blocks missing from the store are computed."""
         try:
-            run_featurize(corpus, features, store, address, block_size=block_size, batch_size=batch_size,
-                          model_concurrency=model_concurrency, progress=not no_progress)
+            run_featurize(corpus, features, store, address, views=views, augment=augment, augment_seed=augment_seed,
+                          block_size=block_size, batch_size=batch_size, model_concurrency=model_concurrency,
+                          progress=not no_progress)
         except (KeyError, ValueError, RuntimeError) as e:  # bad name/corpus, or a featurizer that failed a block
             typer.echo(f"featurize stopped: {e}\nfinished shards are kept; rerun the same command to resume.", err=True)
             raise typer.Exit(code=1) from e
@@ -94,12 +100,20 @@ def register(app: typer.Typer) -> None:
             typer.echo(f"  {shown}")
 
 
-def run_featurize(corpus: str, features: str | list[str], store: str | None, address: str | None, **opts) -> "object":
-    """The body of `semiemo featurize` and `jobs/featurize.py`: featurize, print counts, return the report."""
+def run_featurize(corpus: str, features: str | list[str], store: str | None, address: str | None, views: int = 0,
+                  augment: str = "strong", augment_seed: int = 0, **opts) -> "object":
+    """The body of `semiemo featurize` and `jobs/featurize.py`: featurize, print counts, return the report.
+
+    views > 0 adds, per featurizer, its K audio views under policy `augment` (`features.audio_views`)."""
     from semiemo.features import featurize
 
     names = [f.strip() for f in features.split(",") if f.strip()] if isinstance(features, str) else list(features)
-    report = featurize(corpus, names, store_root=store, address=address, **opts)
+    featurizers: list = list(names)
+    if views:
+        from semiemo.features.audio_views import make_views
+
+        featurizers += make_views(names, views, augment, augment_seed)
+    report = featurize(corpus, featurizers, store_root=store, address=address, **opts)
     for line in report.lines():
         typer.echo(line)
     return report

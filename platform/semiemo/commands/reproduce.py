@@ -19,7 +19,10 @@ def reproduce(
     unlabeled: str = typer.Option(None, "--unlabeled", help="external unlabeled pool (corpus specs joined by '+'); "
                                   "overrides experiment.unlabeled"),
     address: str = typer.Option(None, "--address", help="Ray address; default $RAY_ADDRESS or a local Ray"),
-    out_dir: str = typer.Option(None, "--out", help="Where reports go; default $SEMIEMO_HOME/reproduce/<budget>"),
+    out_dir: str = typer.Option(None, "--out", help="Where reports go; default <storage root>/reproduce/<budget>"),
+    optuna_storage: str = typer.Option(None, "--optuna-storage",
+                                       help="Optuna RDB URL for the studies, e.g. postgresql+psycopg://user@host/db "
+                                            "(pip install semiemo[postgres]); default SQLite per sweep, one machine only"),
     resume: bool = typer.Option(True, "--resume/--no-resume", help="Skip finished analyses and trials"),
     estimate: bool = typer.Option(False, "--estimate", help="With --budget paper: count the paper budget's steps and "
                                   "measure their per-step cost here, instead of running it"),
@@ -63,17 +66,32 @@ def reproduce(
         if unlabeled:
             console.print("[red]--unlabeled applies to one analysis; run `semiemo reproduce NAME --unlabeled ...`[/]")
             raise typer.Exit(2)
-        reproduce_all(budget, corpus=None if corpus == "synthetic" else corpus, address=address, out_dir=out_dir,
-                      resume=resume)
+        with _reports(budget, out_dir):
+            reproduce_all(budget, corpus=None if corpus == "synthetic" else corpus, address=address, out_dir=out_dir,
+                          resume=resume, optuna_storage=optuna_storage)
         return
     if not name:
         console.print("[red]give an analysis NAME, --all, or --list[/]")
         raise typer.Exit(2)
-    result = repro.reproduce(name, corpus=None if corpus == "synthetic" else corpus, budget=budget,
-                             out_dir=out_dir, address=address, resume=resume, unlabeled=unlabeled)
+    with _reports(budget, out_dir):
+        result = repro.reproduce(name, corpus=None if corpus == "synthetic" else corpus, budget=budget,
+                                 out_dir=out_dir, address=address, resume=resume, unlabeled=unlabeled,
+                                 optuna_storage=optuna_storage)
     console.print(f"figure  {result['figure']}")
     console.print(f"report  {result['report']}")
     console.print(result["verdict"])
+
+
+def _reports(budget: str, out_dir: str | None):
+    """Reports in `<storage root>/reproduce/<budget>`: written locally, uploaded at the end when the root is a URI."""
+    import contextlib
+
+    from semiemo import storage
+    from semiemo.analysis.reproduce import reproduce_location
+
+    if out_dir or not storage.is_uri(reproduce_location(budget)):
+        return contextlib.nullcontext()
+    return storage.writable(reproduce_location(budget))
 
 
 def _print_list(console, out_dir: str | None) -> None:

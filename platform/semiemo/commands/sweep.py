@@ -15,8 +15,8 @@ def sweep(
     spec: Path = typer.Argument(..., help="A search-space YAML, e.g. search_spaces/mmmd_lambda_u.yaml"),
     address: str = typer.Option(None, "--address", help="Ray address; default $RAY_ADDRESS or a local Ray"),
     optuna_storage: str = typer.Option(None, "--optuna-storage",
-                                       help="Optuna RDB URL; default sqlite:///<sweep dir>/optuna.db"),
-    storage_dir: Path = typer.Option(None, "--storage-dir", help="Where sweeps live; default $SEMIEMO_HOME/sweeps"),
+                                       help="Optuna RDB URL, e.g. postgresql+psycopg://user@host/db (pip install semiemo[postgres]); default sqlite:///<sweep dir>/optuna.db, for one machine only"),
+    storage_dir: str = typer.Option(None, "--storage-dir", help="Where sweeps live (folder or URI); default <storage root>/sweeps"),
     corpus: str = typer.Option(None, "--corpus", help="Run a corpus variant, e.g. casia"),
     quick: bool = typer.Option(False, "--quick", help="Apply the file's `quick:` overrides"),
     unlabeled: str = typer.Option(None, "--unlabeled", help="external unlabeled pool (corpus specs joined by '+'); "

@@ -53,7 +53,32 @@ def results_table(df, title: str = "results"):
     return table
 
 
+# CLI parameter -> ExperimentConfig path (what a recipe may fill in when the flag is not given)
+RECIPE_PATHS = {"features": "features", "method": "method", "protocol": "protocol.name", "folds": "protocol.folds",
+                "label_fraction": "label_fraction", "epochs": "train.epochs", "batch_size": "train.batch_size",
+                "mu": "train.mu", "steps_per_epoch": "train.steps_per_epoch", "lr": "train.lr",
+                "patience": "train.patience", "sets": "method_params", "normalization": "normalization",
+                "label_map": "label_map", "fusion": "fusion", "unlabeled": "unlabeled"}
+
+
+def explicit_paths(ctx: typer.Context, paths: dict[str, str]) -> set[str]:
+    """Config paths whose flags the user gave on the command line (a recipe never overrides those)."""
+    sources = {name: ctx.get_parameter_source(name) for name in paths}  # typer may bring its own click: compare names
+    return {path for name, path in paths.items()
+            if sources[name] is not None and sources[name].name not in ("DEFAULT", "DEFAULT_MAP")}
+
+
+def with_recipe(cfg, recipe: str | None, ctx: typer.Context, paths: dict[str, str]):
+    """`cfg` with the named recipe's settings filled in where no flag was given (`semiemo.recipes`)."""
+    if not recipe:
+        return cfg
+    from semiemo.recipes import apply_recipe, load_recipe
+
+    return apply_recipe(cfg, load_recipe(recipe), explicit_paths(ctx, paths))
+
+
 def train(
+    ctx: typer.Context,
     corpus: str = typer.Option("synthetic", "--corpus", help="synthetic[:k=v,...], casia[:path], a manifest path, ..."),
     features: str = typer.Option("egemaps", "--features", help="comma-separated feature groups, e.g. is10,text"),
     method: str = typer.Option("supervised", "--method", help="a registered method (supervised, svm, fixmatch, ...)"),
@@ -73,16 +98,23 @@ def train(
     steps_per_epoch: Optional[int] = typer.Option(None, "--steps-per-epoch", help="default: one pass over the labeled rows"),
     lr: float = typer.Option(1e-3, "--lr"),
     patience: Optional[int] = typer.Option(None, "--patience", help="early stop after n epochs without improvement"),
-    max_failures: int = typer.Option(0, "--max-failures", help="Ray Train worker-group restarts (workers > 1)"),
+    max_failures: Optional[int] = typer.Option(None, "--max-failures", help="Ray Train worker-group restarts, each resuming "
+                                               "from the last checkpoint (default: 3 with --workers > 1)"),
+    placement_timeout: float = typer.Option(600.0, "--placement-timeout", help="seconds to wait for workers that cannot "
+                                            "be placed (e.g. a node left) before giving up; the wait is reported"),
     seeds: str = typer.Option("0", "--seeds", help="comma-separated seeds, e.g. 0,1,2"),
     sets: Optional[list[str]] = typer.Option(None, "--set", help="method hyperparameter key=value (repeatable)"),
     fusion: str = typer.Option("early", "--fusion", help="early | late"),
     normalization: str = typer.Option("self", "--normalization", help="unlabeled z-score: none | self | shift | combine"),
     fuzzy_labels: bool = typer.Option(False, "--fuzzy-labels", help="soft targets from annotator votes (paper 002)"),
+    label_map: str = typer.Option("canonical", "--label-map", help="class names: canonical (shared emotion vocabulary) | "
+                                  "none | a corpus name (emodb, ravdess, iemocap, ...) | 'code:label;code:label'"),
     name: Optional[str] = typer.Option(None, "--name", help="experiment name (default: <method>-<corpus>)"),
-    out: Optional[Path] = typer.Option(None, "--out", help="output folder (default: $SEMIEMO_HOME/runs/<name>)"),
-    feature_store: Optional[str] = typer.Option(None, "--feature-store", help="feature store root (default: $SEMIEMO_HOME/features)"),
+    out: Optional[str] = typer.Option(None, "--out", help="output folder or URI (default: <storage root>/runs/<name>)"),
+    feature_store: Optional[str] = typer.Option(None, "--feature-store", help="feature store root (default: <storage root>/features)"),
     address: Optional[str] = typer.Option(None, "--address", help="Ray address; default $RAY_ADDRESS or a local Ray"),
+    recipe: Optional[str] = typer.Option(None, "--recipe", help="a named recipe (ssl_speech) or a recipe YAML: fills in "
+                                         "every setting not given as a flag (semiemo/recipes/)"),
 ) -> None:
     """Train and test one method under a protocol; print a results table, write results.parquet and TensorBoard."""
     from pydantic import ValidationError
@@ -100,13 +132,18 @@ def train(
             name=name or f"{method}-{spec_slug(corpus)}" + (f"+{spec_slug(unlabeled, 24)}" if unlabeled else ""),
             corpus=corpus, features=[f.strip() for f in features.split(",") if f.strip()], feature_store=feature_store,
             method=method, method_params=parse_sets(sets), fusion=fusion, normalization=normalization,
-            fuzzy_labels=fuzzy_labels, protocol=ProtocolConfig(name=protocol, folds=folds, max_folds=max_folds),
+            fuzzy_labels=fuzzy_labels, label_map=label_map, protocol=ProtocolConfig(name=protocol, folds=folds, max_folds=max_folds),
             label_fraction=label_fraction, unlabeled=unlabeled, unlabeled_shares_speakers=unlabeled_shares_speakers,
             unlabeled_quantity=unlabeled_quantity, seeds=parse_seeds(seeds),
             train=TrainConfig(epochs=epochs, batch_size=batch_size, mu=mu, steps_per_epoch=steps_per_epoch, lr=lr,
-                              workers=workers, patience=patience, max_failures=max_failures),
+                              workers=workers, patience=patience, max_failures=max_failures,
+                              placement_timeout_s=placement_timeout),
             output_dir=str(out) if out else None,
         )
+        cfg = with_recipe(cfg, recipe, ctx, RECIPE_PATHS)
+        if recipe and not name:  # the run is named after what runs: the recipe's method and the recipe
+            cfg.name = f"{cfg.method}-{spec_slug(corpus)}" + (f"+{spec_slug(unlabeled, 24)}" if unlabeled else "") \
+                + f"-{Path(recipe).stem}"
     except ValidationError as e:
         raise typer.BadParameter(str(e))
     if address or workers > 1:
@@ -115,8 +152,10 @@ def train(
         init_ray(address)
     df = run_experiment(cfg)
     console.print(results_table(df, title=f"{cfg.method} on {cfg.corpus} ({cfg.protocol.name}, {','.join(cfg.features)})"))
+    from semiemo.storage import join
+
     run_dir = output_dir(cfg)
-    console.print(f"results: {run_dir / 'results.parquet'}\nTensorBoard: tensorboard --logdir {run_dir / 'tb'}")
+    console.print(f"results: {join(run_dir, 'results.parquet')}\nTensorBoard: tensorboard --logdir {join(run_dir, 'tb')}")
 
 
 def register(app: typer.Typer) -> None:

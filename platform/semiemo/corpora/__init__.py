@@ -77,7 +77,11 @@ def load_corpus(spec: str) -> pd.DataFrame:
     from semiemo.corpora.table import read_table
 
     _check_keys(query, {"map", "corpus", "domain"}, spec)
-    return read_table(path, mapping=query.pop("map", None), **query)
+    from semiemo.corpora.label_check import refuse_misspelled_labels
+
+    manifest = read_table(path, mapping=query.pop("map", None), **query)
+    refuse_misspelled_labels(manifest, spec)
+    return manifest
 
 
 def _load_manifest_path(spec: str) -> pd.DataFrame:
@@ -88,7 +92,11 @@ def _load_manifest_path(spec: str) -> pd.DataFrame:
     if not p.exists():
         raise ValueError(f"unknown corpus spec {spec!r}: use one of {', '.join(CORPUS_KINDS)} "
                          "(e.g. 'synthetic', 'casia', 'iemocap:/path') or an existing manifest .parquet/.csv/folder")
-    return read_manifest(p)
+    manifest = read_manifest(p)
+    from semiemo.corpora.label_check import refuse_misspelled_labels
+
+    refuse_misspelled_labels(manifest, str(p))  # `hapiness` beside `happiness` would train a class of its own
+    return manifest
 
 
 def _split_query(rest: str) -> tuple[str, dict[str, str]]:

@@ -373,6 +373,10 @@ def validate_manifest(
             problems += _check_empty(df, col, uid, "empty_value", f"fill {col!r}: it is a required column")
     if label_set is not None:
         problems += _check_labels(df, set(label_set), uid)
+    else:
+        from semiemo.corpora.label_check import misspelled_labels
+
+        problems += misspelled_labels(df, uid)
     if "labeled" in df.columns and "label" in df.columns:
         lab = df["labeled"].fillna(False).astype(bool).to_numpy() & df["label"].isna().to_numpy()
         for i in np.flatnonzero(lab):
@@ -475,7 +479,16 @@ def _check_audio(df, root, uid) -> list[Problem]:
         out.append(Problem(i, uid(i), "path", f"audio file not found: {full.iat[k]} ({why})",
                            "fix the path (relative paths resolve against the manifest's folder; pass --root "
                            "if the audio lives elsewhere) or drop the row", "missing_audio"))
-    return out
+    from semiemo.features.audio_io import probe_audio_header
+
+    for k in np.flatnonzero(exists):  # a header probe per file (no decoding): what featurize would refuse
+        error = probe_audio_header(full.iat[k])
+        if error is not None:
+            i = int(check[k])
+            out.append(Problem(i, uid(i), "path", str(error),
+                               "re-export the file (e.g. `ffmpeg -i in -ar 16000 -ac 1 out.wav`) or drop the row",
+                               "bad_audio"))
+    return sorted(out, key=lambda p: (p.row is None, p.row or 0))
 
 
 def _check_text_encoding(col: pd.Series, name: str, uid) -> list[Problem]:

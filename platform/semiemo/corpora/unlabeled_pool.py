@@ -9,17 +9,34 @@ pool speaker never coincides with a target speaker (a test speaker's unlabeled r
 that fold's pool, so a collision would silently shrink it) — unless `share_speakers=True`, for pools
 that really hold the target's speakers. Relative audio paths are resolved against their own corpus'
 folder, since the joined manifest has none.
+
+Each corpus of a joined pool keeps its own store key: `pool_parts` returns every part's own manifest
+(exactly what `semiemo featurize --corpus <part>` featurizes), the joined manifest records which part
+and which original `utt_id` each row came from (`pool`, `source_utt_id`), and `features.pool` featurizes
+the parts one by one and joins their features at read time. A corpus already in the store is never
+featurized again because it appears in a pool, and `A+B` then `A+C` reuse A.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
 POOL_COLUMN = "pool"  # which external pool a row came from ("" for the target's own rows)
+SOURCE_ID_COLUMN = "source_utt_id"  # the row's utt_id in its own corpus (its key in the feature store)
+
+
+@dataclass
+class PoolPart:
+    """One corpus of a joined pool: its spec, its name in the pool and its own (unprefixed) manifest."""
+
+    spec: str
+    name: str
+    manifest: pd.DataFrame
 
 
 def split_pool_spec(spec: str) -> list[str]:
@@ -62,6 +79,7 @@ def as_unlabeled(manifest: pd.DataFrame, pool_name: str, share_speakers: bool = 
         m["label"] = None
     m["oracle_label"] = truth.to_numpy()
     m["labeled"] = False
+    m[SOURCE_ID_COLUMN] = m["utt_id"].astype(str)
     m["utt_id"] = [f"{pool_name}:{u}" for u in m["utt_id"].astype(str)]
     if not share_speakers:
         for column in ("speaker", "split_group"):
@@ -72,19 +90,27 @@ def as_unlabeled(manifest: pd.DataFrame, pool_name: str, share_speakers: bool = 
     return m
 
 
-def load_unlabeled_pool(spec: str, share_speakers: bool = False) -> pd.DataFrame:
-    """One manifest of every corpus in `spec` ('+'-joined), all rows unlabeled, ids prefixed."""
-    from semiemo.corpora import load_corpus
+def pool_parts(spec: str) -> list[PoolPart]:
+    """Every corpus of `spec` ('+'-joined) with its own manifest, under a unique name in the pool."""
     from semiemo.features import _manifest
 
-    frames, names = [], []
+    parts: list[PoolPart] = []
     for part in split_pool_spec(spec):
         name = spec_slug(part, 24)
-        while name in names:
+        while name in {p.name for p in parts}:
             name += "_"
-        names.append(name)
-        frames.append(as_unlabeled(_manifest(part), name, share_speakers))
-    pool = pd.concat(frames, ignore_index=True)
+        parts.append(PoolPart(part, name, _manifest(part)))
+    return parts
+
+
+def join_parts(parts: list[PoolPart], spec: str = "", share_speakers: bool = False) -> pd.DataFrame:
+    """The joined pool manifest of `parts`: all rows unlabeled, ids prefixed by their part's name."""
+    pool = pd.concat([as_unlabeled(p.manifest, p.name, share_speakers) for p in parts], ignore_index=True)
     if not len(pool):
         raise ValueError(f"unlabeled pool {spec!r} has no rows")
     return pool
+
+
+def load_unlabeled_pool(spec: str, share_speakers: bool = False) -> pd.DataFrame:
+    """One manifest of every corpus in `spec` ('+'-joined), all rows unlabeled, ids prefixed."""
+    return join_parts(pool_parts(spec), spec, share_speakers)

@@ -104,6 +104,35 @@ def read_audio_file(path: str) -> tuple[np.ndarray, int]:
         return samples.astype(np.float32, copy=False), int(sr)
 
 
+# What libsndfile reads itself: a header it rejects is a broken file. Other formats (mp3, m4a) are
+# decoded through librosa/audioread by `read_audio_file`; their headers are not probed.
+_PROBED_SUFFIXES = (".wav", ".wave", ".flac", ".ogg", ".oga", ".aif", ".aiff", ".au", ".snd", ".w64", ".caf")
+
+
+def probe_audio_header(path: str) -> AudioError | None:
+    """Cheap check of one existing file: its size and its header (no samples decoded).
+
+    Catches what `read_audio_file` would refuse at featurize time — 0 bytes, a header libsndfile
+    cannot parse, or a header that declares no frames — for `corpora validate` to list up front."""
+    try:
+        size = os.path.getsize(path)
+    except OSError as e:
+        return AudioError(MISSING_FILE, f"audio file cannot be read: {path}: {e.strerror}")
+    if size == 0:
+        return AudioError(EMPTY_FILE, f"audio file is empty (0 bytes): {path}")
+    if not path.lower().endswith(_PROBED_SUFFIXES):
+        return None
+    import soundfile as sf
+
+    try:
+        info = sf.info(path)
+    except Exception as e:  # noqa: BLE001 - libsndfile raises several types for bad headers
+        return AudioError(CORRUPT_FILE, f"unreadable audio header in {path}: {str(e).strip().splitlines()[0][:120]}")
+    if info.frames == 0:
+        return AudioError(ZERO_LENGTH, f"audio file holds no samples (header says 0 frames): {path}")
+    return None
+
+
 def conform(samples: np.ndarray, sr: int, options: AudioOptions = AudioOptions(), *, where: str = "audio") -> LoadedAudio:
     """Mono, target rate, finite, at least `min_seconds` long; each repair adds a flag."""
     flags: list[str] = []

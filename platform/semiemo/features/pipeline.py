@@ -22,6 +22,7 @@ from __future__ import annotations
 import io
 import json
 import pickle
+import sys
 import time
 from collections import Counter
 from collections.abc import Sequence
@@ -35,6 +36,7 @@ import pyarrow.parquet as pq
 
 from semiemo.features.audio_io import AudioError, AudioOptions, load_row_audio
 from semiemo.features.base import Featurizer, FieldSpec, config_hash
+from semiemo.features.progress import ProgressLines
 from semiemo.features.store import FeatureStore, StoreEntry, encode_table, schema_to_json, store_key
 
 AUDIO_COLUMNS = ("utt_id", "path", "synth_config", "synth_index")
@@ -53,6 +55,8 @@ class PipelineOptions:
     min_seconds: float = 0.1  # shorter audio is a `too_short` error
     base_dir: str | None = None  # relative `path`s resolve here (default: manifest.attrs["root"])
     progress: bool = True  # Ray Data's progress bars
+    progress_lines: bool | None = None  # plain 'rows done, rows/s, ETA' lines; None: when stdout is not a terminal
+    progress_every_s: float = 5.0  # seconds between those lines
 
 
 @dataclass
@@ -61,6 +65,7 @@ class FeaturizerCounts:
     ok: int = 0
     flagged: int = 0
     errors_by_reason: dict[str, int] = field(default_factory=dict)
+    flags_by_reason: dict[str, int] = field(default_factory=dict)  # audio repairs, e.g. resampled:22050
     blocks_total: int = 0
     blocks_computed: int = 0  # in this run; the rest were already in the store
 
@@ -78,13 +83,15 @@ class FeaturizeReport:
     rows: int
     featurizers: dict[str, FeaturizerCounts]
     seconds: float
+    blocks_by_node: dict[str, int] = field(default_factory=dict)  # Ray node id -> blocks it computed in this run
 
     def lines(self) -> list[str]:
         out = [f"manifest {self.manifest_hash}: {self.rows} rows -> {self.store_uri} ({self.seconds:.1f} s)"]
         for name, c in self.featurizers.items():
             reasons = ", ".join(f"{r}={n}" for r, n in sorted(c.errors_by_reason.items())) or "none"
-            out.append(f"  {name:<14} ok={c.ok} flagged={c.flagged} errors={c.errors} ({reasons}) "
-                       f"blocks computed {c.blocks_computed}/{c.blocks_total}  [{c.key}]")
+            flags = ", ".join(f"{r}={n}" for r, n in sorted(c.flags_by_reason.items(), key=lambda kv: (-kv[1], kv[0])))
+            out.append(f"  {name:<14} ok={c.ok} flagged={c.flagged}{f' ({flags})' if flags else ''} "
+                       f"errors={c.errors} ({reasons}) blocks computed {c.blocks_computed}/{c.blocks_total}  [{c.key}]")
         return out
 
 
@@ -128,22 +135,31 @@ def featurize(
             if b not in done:
                 work.setdefault((bs, _is_model_backed(f)), {}).setdefault(b, []).append(i)
     computed: Counter[int] = Counter()
-    for (bs, model_backed), blocks in sorted(work.items()):
-        for summary in _run_blocks(ordered, blocks, bs, model_backed, fzs, entries, store, options, address):
-            computed[summary["featurizer_index"]] += 1
+    todo = sum(_block_rows(len(ordered), bs, b) for (bs, _), blocks in work.items() for b in blocks)
+    show = options.progress_lines if options.progress_lines is not None else not sys.stdout.isatty()
+    by_node: Counter[str] = Counter()
+    with ProgressLines(todo, every_s=options.progress_every_s, enabled=show and todo > 0) as progress:
+        for (bs, model_backed), blocks in sorted(work.items()):
+            seen: set[int] = set()
+            for summary in _run_blocks(ordered, blocks, bs, model_backed, fzs, entries, store, options, address):
+                computed[summary["featurizer_index"]] += 1
+                by_node[str(summary.get("node", ""))] += 1
+                if summary["block"] not in seen:  # a block's rows count once, whatever its featurizers
+                    seen.add(summary["block"])
+                    progress.advance(_block_rows(len(ordered), bs, summary["block"]))
 
     counts = {}
     for i, (entry, f, bs) in enumerate(zip(entries, fzs, block_sizes)):
         meta = entry.meta() or {}
-        if computed[i] or not meta.get("complete") or "counts" not in meta:
+        if computed[i] or not meta.get("complete") or "flags_by_reason" not in meta.get("counts", {}):
             c = entry.counts()  # read back from the store: totals over this run and earlier ones
             meta.update(counts=c, complete=c["blocks_done"] == _n_blocks(len(ordered), bs), updated=time.time())
             entry.write_meta(meta)
         c = meta["counts"]
         counts[f.name] = FeaturizerCounts(key=str(entry.key), ok=c["ok"], flagged=c["flagged"],
-                                          errors_by_reason=c["errors_by_reason"],
+                                          errors_by_reason=c["errors_by_reason"], flags_by_reason=c["flags_by_reason"],
                                           blocks_total=_n_blocks(len(ordered), bs), blocks_computed=computed[i])
-    return FeaturizeReport(mhash, store.uri, len(ordered), counts, time.perf_counter() - started)
+    return FeaturizeReport(mhash, store.uri, len(ordered), counts, time.perf_counter() - started, dict(by_node))
 
 
 # ------------------------------------------------------------------------------------------------
@@ -197,6 +213,10 @@ def _sorted_manifest(manifest: pd.DataFrame, columns: list[str]) -> pd.DataFrame
     manifest's own order (only those columns are copied: a manifest may carry heavy visual lists)."""
     ids = manifest["utt_id"].astype(str).to_numpy(dtype=object)
     return manifest[columns].iloc[np.argsort(ids, kind="stable")].reset_index(drop=True)
+
+
+def _block_rows(n_rows: int, block_size: int, block: int) -> int:
+    return max(0, min(block_size, n_rows - block * block_size))
 
 
 def _n_blocks(n_rows: int, block_size: int) -> int:
@@ -309,7 +329,7 @@ class _BlockWorker:
         self.batch_size = batch_size
 
     def run(self, batch: dict[str, np.ndarray]) -> dict[str, list]:
-        out: dict[str, list] = {"block": [], "featurizer_index": [], "ok": [], "flagged": [], "errors": []}
+        out: dict[str, list] = {"block": [], "featurizer_index": [], "ok": [], "flagged": [], "errors": [], "node": []}
         for block, which, payload in zip(batch["block"], batch["featurizer_indices"], batch["rows"]):
             rows = _rows_from_bytes(bytes(payload))
             for summary in self.featurize_block(int(block), json.loads(which), rows):
@@ -342,8 +362,15 @@ class _BlockWorker:
             table = encode_table([utt_ids[r] for r in ok_rows], row_flags, outputs, f.schema())
             self.entries[i].write_block(block, table, pd.DataFrame(errors, columns=["utt_id", "reason", "stage", "detail"]))
             summaries.append({"block": block, "featurizer_index": i, "ok": len(ok_rows),
-                              "flagged": sum(1 for s in row_flags if s), "errors": len(errors)})
+                              "flagged": sum(1 for s in row_flags if s), "errors": len(errors), "node": _node_id()})
         return summaries
+
+
+def _node_id() -> str:
+    """The Ray node this block ran on (where the report says the work went); '' outside Ray."""
+    import ray
+
+    return ray.get_runtime_context().get_node_id() if ray.is_initialized() else ""
 
 
 def _apply(f: Featurizer, rows: pd.DataFrame, audio: list, usable: list[int], batch_size: int):

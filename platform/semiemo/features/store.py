@@ -227,16 +227,21 @@ class StoreEntry:
 
     # -- summaries -------------------------------------------------------------------------------
     def counts(self) -> dict[str, Any]:
-        """ok / flagged rows, errors by reason, blocks done — read from the store itself."""
+        """ok / flagged rows, flags (audio repairs) and errors by reason, blocks done — read from the store itself."""
         ok = flagged = 0
+        flag_reasons: dict[str, int] = {}
         for p in self.shard_paths():
             flags = pq.read_table(p, filesystem=self.fs, columns=["flags"]).column("flags")
             ok += len(flags)
-            flagged += int(sum(1 for f in flags.to_pylist() if f))
+            for text in flags.to_pylist():
+                if text:
+                    flagged += 1
+                    for reason in text.split(","):  # one row may carry several repairs
+                        flag_reasons[reason] = flag_reasons.get(reason, 0) + 1
         errors = self.read_errors()
         by_reason = {str(k): int(v) for k, v in errors["reason"].value_counts().items()} if len(errors) else {}
-        return {"ok": ok, "flagged": flagged, "errors": int(len(errors)), "errors_by_reason": by_reason,
-                "blocks_done": len(self.done_blocks())}
+        return {"ok": ok, "flagged": flagged, "flags_by_reason": flag_reasons, "errors": int(len(errors)),
+                "errors_by_reason": by_reason, "blocks_done": len(self.done_blocks())}
 
     def size_bytes(self) -> int:
         infos = self.fs.get_file_info(pafs.FileSelector(self.path, recursive=True, allow_not_found=True))

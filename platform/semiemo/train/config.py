@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
 class _Strict(BaseModel):
@@ -47,7 +47,9 @@ class TrainConfig(_Strict):
     workers: int = 1                     # >1: Ray Train TorchTrainer with DDP
     cpus_per_worker: float = 1.0         # Ray CPUs each DDP worker reserves (fractional on small machines)
     use_gpu: bool | None = None          # None: GPU when present
-    max_failures: int = 0                # Ray Train FailureConfig
+    max_failures: int | None = None      # Ray Train worker-group restarts; None: 3 with workers > 1 (train.run_watch)
+    placement_timeout_s: float = 600.0   # give up when the workers cannot be placed for this long (an autoscaler
+                                         # adds a cloud node in 2-5 min); the wait is reported while it lasts
     checkpoint_metric: str = "ua"        # best checkpoint by this validation metric (mode max)
     patience: int | None = None          # early stop after n epochs without improvement
     num_threads: int | None = None       # torch intra-op threads per worker
@@ -69,6 +71,13 @@ class UnlabeledBalanceConfig(_Strict):
 
 class ExperimentConfig(_Strict):
     """One method on one corpus under one protocol, over seeds (and folds)."""
+
+    @field_validator("label_map")
+    @classmethod
+    def _known_label_map(cls, value: Any) -> Any:
+        from semiemo.label_vocabulary import check_label_map
+
+        return check_label_map(value)
 
     name: str = "experiment"
     corpus: str = "synthetic"                     # a corpus spec, see `semiemo.corpora.load_corpus`
@@ -94,7 +103,9 @@ class ExperimentConfig(_Strict):
     single_stream_domains: list[str] | None = None  # labeled training domains of methods without phases (paper
                                                   # 000's baselines train on IVD only); phased methods pick their
                                                   # own rows by domain; None: all
-    label_map: dict[str, str] | None = None       # e.g. {"excitement": "happiness"}
+    label_map: dict[str, str] | str | None = "canonical"  # class names: "canonical" (the shared emotion vocabulary,
+                                                  # `semiemo.label_vocabulary`), "none", a corpus name ("emodb"),
+                                                  # "code:label;..." or a dict on top of the canonical names
     fuzzy_labels: bool = False                    # soft targets from votes (paper 002)
     normalization: Literal["none", "self", "shift", "combine"] = "self"  # unlabeled z-score (paper 002 Fig. 7)
     seeds: list[int] = Field(default_factory=lambda: [0])

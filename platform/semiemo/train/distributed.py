@@ -6,18 +6,20 @@
   synchronise gradients; `TwoStreams` shards rows by rank.
 - Checkpoints: every worker calls `ray.train.report(metrics, checkpoint=...)` each epoch (Train V2:
   a barrier); rank 0 writes `state.pt` (model, optimizer, streams, best state, history), the others
-  pass no checkpoint. After training, one more report carries the test metrics and `result.pkl`.
-- Faults: `FailureConfig(max_failures)` restarts the worker group; the loop resumes from
-  `ray.train.get_checkpoint()`. Starting again with the same `name` and `storage_path` resumes too
-  (V2 restores the run's checkpoint snapshot), e.g. to train a finished run for more epochs.
-- TensorBoard events are written by rank 0 to `log_dir` (on a multi-node cluster: shared storage).
+  pass no checkpoint. After training, one more report carries the test metrics and `result.json`.
+  Both are read back without running code from the file (`train.checkpoint_io`).
+- Storage: `storage_path` is a folder or a URI (`s3://...`, see `semiemo.storage`), given to Ray as is.
+- Faults: `FailureConfig(max_failures)` restarts the worker group (default 3 with several workers);
+  the loop resumes from `ray.train.get_checkpoint()`. Out of retries, or workers that cannot be placed,
+  end in one line (`train.run_watch`). Starting again with the same `name` and `storage_path` resumes
+  too (V2 restores the run's checkpoint snapshot), e.g. to train a finished run for more epochs.
+- TensorBoard events are written by rank 0 to `log_dir`; a URI there is written locally and uploaded.
 """
 
 from __future__ import annotations
 
 import io
 import os
-import pickle
 import signal
 import tempfile
 import time
@@ -28,11 +30,13 @@ from typing import Any
 import torch
 
 from semiemo.methods.base import ModelSpec
+from semiemo.train.checkpoint_io import load_state, result_from_json, result_to_json
 from semiemo.train.config import TrainConfig
 from semiemo.train.loop import FoldData, FoldResult, fit_fold
+from semiemo.train.run_watch import START_ATTEMPTS, max_failures_for, run_watched
 
 STATE_FILE = "state.pt"
-RESULT_FILE = "result.pkl"
+RESULT_FILE = "result.json"
 
 
 @dataclass
@@ -41,12 +45,15 @@ class FaultInjection:
 
     `marker` is a file created before the kill, so the restarted worker does not kill itself again.
     The sleep lets the controller collect the previous epoch's checkpoint first (it polls every 2 s).
+    With `node_id`, the worker on that Ray node (whatever its rank) writes the marker and waits
+    `sleep_s` instead of killing itself: the test removes the whole node meanwhile.
     """
 
     epoch: int
     marker: str
     rank: int = 1
     sleep_s: float = 3.0
+    node_id: str | None = None
 
 
 @dataclass
@@ -78,17 +85,23 @@ def _train_loop_per_worker(config: dict[str, Any]) -> None:
     checkpoint = ray.train.get_checkpoint()
     if checkpoint is not None:
         with checkpoint.as_directory() as ckpt_dir:
-            resume_state = torch.load(Path(ckpt_dir) / STATE_FILE, map_location="cpu", weights_only=False)
+            resume_state = load_state(Path(ckpt_dir) / STATE_FILE)
 
     last_state: dict[str, bytes] = {}
 
     def report(metrics: dict[str, float], state: dict[str, Any]) -> None:
         fault = job.fault
-        if (fault is not None and rank == fault.rank and int(metrics["epoch"]) == fault.epoch
-                and not os.path.exists(fault.marker)):
-            time.sleep(fault.sleep_s)
-            Path(fault.marker).write_text(f"killed rank {rank} at epoch {fault.epoch}\n")
-            os.kill(os.getpid(), signal.SIGKILL)
+        on_node = fault is not None and fault.node_id is not None
+        chosen = fault is not None and (ray.get_runtime_context().get_node_id() == fault.node_id if on_node
+                                        else rank == fault.rank)
+        if chosen and int(metrics["epoch"]) == fault.epoch and not os.path.exists(fault.marker):
+            if on_node:
+                Path(fault.marker).write_text(f"rank {rank} on node {fault.node_id} waits at epoch {fault.epoch}\n")
+                time.sleep(fault.sleep_s)
+            else:
+                time.sleep(fault.sleep_s)
+                Path(fault.marker).write_text(f"killed rank {rank} at epoch {fault.epoch}\n")
+                os.kill(os.getpid(), signal.SIGKILL)
         # `val/ua` also as `val_ua`: inside a Tune trial these reports reach the searcher and ASHA
         # (TuneReportCallback), whose specs name flat metrics.
         metrics = {**metrics, **{"val_" + k[4:]: v for k, v in metrics.items() if k.startswith("val/")}}
@@ -103,10 +116,14 @@ def _train_loop_per_worker(config: dict[str, Any]) -> None:
             ray.train.report(metrics, checkpoint=ray.train.Checkpoint.from_directory(tmp))
 
     logger = None
+    log_tmp = None
     if rank == 0 and job.log_dir:
+        from semiemo.storage import is_uri
         from semiemo.train.tb_logging import TensorBoardLogger
 
-        logger = TensorBoardLogger(job.log_dir)
+        # a URI (the storage root on a bucket): events go to a local folder, uploaded when the fold ends
+        log_tmp = tempfile.mkdtemp(prefix="semiemo-tb-") if is_uri(job.log_dir) else None
+        logger = TensorBoardLogger(log_tmp or job.log_dir)
     result = fit_fold(
         data, job.method_name, job.method_params, job.train, job.spec,
         seed=job.seed, report=report, logger=logger, resume_state=resume_state, rank=rank,
@@ -123,6 +140,10 @@ def _train_loop_per_worker(config: dict[str, Any]) -> None:
     if logger is not None:
         logger.log_final(result.test_metrics, data.class_names, step=result.epochs_run)
         logger.close()
+        if log_tmp is not None:
+            from semiemo.storage import upload
+
+            upload(log_tmp, job.log_dir)
     with tempfile.TemporaryDirectory() as tmp:
         if "bytes" not in last_state and resume_state is not None:  # resumed a finished run: keep its state
             buf = io.BytesIO()
@@ -130,7 +151,7 @@ def _train_loop_per_worker(config: dict[str, Any]) -> None:
             last_state["bytes"] = buf.getvalue()
         if "bytes" in last_state:
             (Path(tmp) / STATE_FILE).write_bytes(last_state["bytes"])
-        (Path(tmp) / RESULT_FILE).write_bytes(pickle.dumps(result))
+        (Path(tmp) / RESULT_FILE).write_text(result_to_json(result))
         ray.train.report(final, checkpoint=ray.train.Checkpoint.from_directory(tmp))
 
 
@@ -168,13 +189,18 @@ def fit_fold_distributed(
 
     from semiemo.ray_runtime import init_ray
 
+    from semiemo import storage
+
     init_ray()
+    storage.check_cluster()
     workers = workers or job.train.workers
     use_gpu = job.train.use_gpu
     if use_gpu is None:
         use_gpu = bool(ray.cluster_resources().get("GPU", 0) >= workers)
-    storage_path = Path(storage_path).expanduser().resolve()
-    storage_path.mkdir(parents=True, exist_ok=True)
+    storage_path = storage.join(storage_path)  # a URI goes to Ray untouched; a folder made absolute
+    if not storage.is_uri(storage_path):
+        Path(storage_path).mkdir(parents=True, exist_ok=True)
+    max_failures = max_failures_for(workers, job.train.max_failures)
     callbacks = []
     try:  # inside a Tune trial, rank 0's per-epoch reports go on to Tune (Train V2 + Tune composition)
         from ray.tune.integration.ray_train import TuneReportCallback
@@ -189,23 +215,44 @@ def fit_fold_distributed(
                                                resources_per_worker={"CPU": cpus_per_worker}),
         run_config=ray.train.RunConfig(
             name=run_name,
-            storage_path=str(storage_path),
-            failure_config=ray.train.FailureConfig(max_failures=job.train.max_failures),
+            storage_path=storage_path,
+            # worker-group starts that time out or fail: START_ATTEMPTS in all, then one line (run_watch)
+            failure_config=ray.train.FailureConfig(max_failures=max_failures,
+                                                   controller_failure_limit=START_ATTEMPTS - 1),
             checkpoint_config=ray.train.CheckpointConfig(num_to_keep=2),
             callbacks=callbacks,
         ),
     )
-    outcome = trainer.fit()
+    outcome = run_watched(
+        trainer.fit, run_name=run_name, workers=workers, resources={"CPU": cpus_per_worker, **({"GPU": 1} if use_gpu else {})},
+        max_failures=max_failures, placement_timeout_s=job.train.placement_timeout_s,
+        last_checkpoint=lambda: last_checkpoint(storage_path, run_name),
+        resume_hint="run the same command again (same --name and storage root): it continues from that checkpoint")
     if outcome.checkpoint is None:
         raise RuntimeError(f"distributed run {run_name!r} under {storage_path} finished without a checkpoint")
     with outcome.checkpoint.as_directory() as ckpt_dir:
         result_file = Path(ckpt_dir) / RESULT_FILE
         if not result_file.exists():
             raise RuntimeError(f"the last checkpoint of run {run_name!r} ({outcome.checkpoint.path}) holds no {RESULT_FILE}")
-        result = pickle.loads(result_file.read_bytes())
+        result = result_from_json(result_file.read_text())
         if not return_state:
             return result
         state_file = Path(ckpt_dir) / STATE_FILE
         if not state_file.exists():
             raise RuntimeError(f"the last checkpoint of run {run_name!r} holds no {STATE_FILE}: no epoch ran")
-        return result, torch.load(state_file, map_location="cpu", weights_only=False)
+        return result, load_state(state_file)
+
+
+def last_checkpoint(storage_path: str, run_name: str) -> str | None:
+    """The newest `checkpoint_*` folder of a run (Ray Train names them by time), or None."""
+    import pyarrow.fs as pafs
+
+    from semiemo import storage
+
+    try:
+        fs, path = storage.filesystem(storage.join(storage_path, run_name))
+        infos = fs.get_file_info(pafs.FileSelector(path, allow_not_found=True))
+    except OSError:
+        return None
+    names = sorted(i.base_name for i in infos if i.type == pafs.FileType.Directory and i.base_name.startswith("checkpoint_"))
+    return storage.join(storage_path, run_name, names[-1]) if names else None

@@ -26,7 +26,8 @@ import pandas as pd
 from rich.console import Console
 
 from semiemo.features.featureset import FeatureSet
-from semiemo.labels import encode_labels, fuzzy_targets, labeled_mask, map_labels, score_vote_to_level
+from semiemo.label_vocabulary import apply_label_map, label_mapper, unmapped_labels
+from semiemo.labels import encode_labels, fuzzy_targets, labeled_mask, score_vote_to_level
 from semiemo.methods.base import Method
 from semiemo.methods.registry import get_method
 from semiemo.normalization import fit_normalization
@@ -70,10 +71,10 @@ def select_groups(data: FeatureSet, features: list[str]) -> FeatureSet:
 def prepare_data(cfg: ExperimentConfig, data: FeatureSet) -> PreparedData:
     data = select_groups(data, cfg.features)
     manifest = data.manifest.copy()
-    if cfg.label_map:
-        manifest["label"] = map_labels(manifest["label"], cfg.label_map)
+    if cfg.label_map:  # canonical emotion names by default (`semiemo.label_vocabulary`)
+        manifest["label"] = apply_label_map(manifest["label"], cfg.label_map)
         if "oracle_label" in manifest.columns:
-            manifest["oracle_label"] = map_labels(manifest["oracle_label"], cfg.label_map)
+            manifest["oracle_label"] = apply_label_map(manifest["oracle_label"], cfg.label_map)
     hidden = pd.Series([None] * len(manifest), dtype=object)
     if "oracle_label" in manifest.columns:
         hidden = manifest["oracle_label"].astype(object).copy()
@@ -90,7 +91,8 @@ def prepare_data(cfg: ExperimentConfig, data: FeatureSet) -> PreparedData:
             raise ValueError("fuzzy_labels=True needs a 'votes' column in the manifest (annotator votes per row)")
         votes = manifest["votes"].to_numpy(dtype=object)
         if cfg.label_map:  # categorical votes follow the renamed classes (e.g. emotions -> arousal levels)
-            votes = np.array([v if v is None or isinstance(v, float) else [cfg.label_map.get(str(x), x) for x in v]
+            rename = label_mapper(cfg.label_map)
+            votes = np.array([v if v is None or isinstance(v, float) else [rename(x) if isinstance(x, str) else x for x in v]
                               for v in votes] + [None], dtype=object)[:-1]
         with_votes = has & np.array([v is not None and not (isinstance(v, float) and np.isnan(v)) and len(v) > 0 for v in votes])
         numeric = any(isinstance(v, (int, float, np.number)) or str(v).replace(".", "", 1).isdigit()
@@ -245,10 +247,11 @@ def _fit_closed_form(cls: type, cfg: ExperimentConfig, data: FoldData, seed: int
                       wall_time_s=fit_s, samples_per_s=len(data.train) / fit_s if fit_s > 0 else float("nan"))
 
 
-def output_dir(cfg: ExperimentConfig) -> Path:
-    from semiemo.paths import runs_root
+def output_dir(cfg: ExperimentConfig) -> str:
+    """`cfg.output_dir`, else `<storage root>/runs/<name>`: a folder or a URI (`semiemo.storage`)."""
+    from semiemo import storage
 
-    return Path(cfg.output_dir) if cfg.output_dir else runs_root() / cfg.name
+    return storage.join(cfg.output_dir) if cfg.output_dir else storage.location("runs", cfg.name)
 
 
 def run_fold(cfg: ExperimentConfig, prep: PreparedData, fold: Fold, seed: int, *,
@@ -299,9 +302,12 @@ def run_fold(cfg: ExperimentConfig, prep: PreparedData, fold: Fold, seed: int, *
         if cfg.train.workers > 1:
             from semiemo.train.distributed import DistributedFold, fit_fold_distributed
 
+            from semiemo import storage as storage_root
+
+            # rank 0 may run on another node: it is told the URI, never this node's staging folder
             job = DistributedFold(cfg.method, dict(cfg.method_params), cfg.train, spec, seed,
-                                  str(tb_dir) if tb_dir is not None else None)
-            storage = Path(run_dir if run_dir is not None else output_dir(cfg)) / "ray"
+                                  storage_root.remote_of(tb_dir) if tb_dir is not None else None)
+            storage = storage_root.join(storage_root.remote_of(run_dir) if run_dir is not None else output_dir(cfg), "ray")
             result = fit_fold_distributed(data, job, run_name=f"{cfg.name}-seed{seed}-{fold.name}", storage_path=storage,
                                           cpus_per_worker=cfg.train.cpus_per_worker)
         else:
@@ -349,20 +355,23 @@ def attach_unlabeled_pool(cfg: ExperimentConfig, data: FeatureSet) -> tuple[Feat
 
     At most `train.unlabeled_memory_budget_mb` of pool features: appended to the target's FeatureSet
     (rows unlabeled). Larger: left in the store and returned as a `StoredPool` that training streams."""
-    from semiemo.corpora.unlabeled_pool import POOL_COLUMN, load_unlabeled_pool
-    from semiemo.features import featurize, load_featureset
+    from semiemo.corpora.unlabeled_pool import POOL_COLUMN, join_parts, pool_parts
     from semiemo.features.pipeline import resolve_featurizer
+    from semiemo.features.pool import featurize_pool, load_pool_featureset
     from semiemo.train.pool_stream import open_stored_pool, pool_memory_mb
 
-    pool_manifest = load_unlabeled_pool(cfg.unlabeled, cfg.unlabeled_shares_speakers)  # type: ignore[arg-type]
+    parts = pool_parts(cfg.unlabeled)  # type: ignore[arg-type]
+    pool_manifest = join_parts(parts, cfg.unlabeled or "", cfg.unlabeled_shares_speakers)
     clash = set(data.manifest["utt_id"].astype(str)) & set(pool_manifest["utt_id"].astype(str))
     if clash:
         raise ValueError(f"{len(clash)} utt_id(s) of the unlabeled pool {cfg.unlabeled!r} are also in the target corpus "
                          f"(e.g. {sorted(clash)[:3]}); give the pool other ids")
+    for line in pool_label_warnings(cfg, data.manifest, pool_manifest):
+        console.print(f"[yellow]warning:[/] {line}")
     featurizers = [resolve_featurizer(f.split(".")[0]) for f in dict.fromkeys(cfg.features)]
-    report = featurize(pool_manifest, featurizers, cfg.feature_store)
+    featurize_pool(parts, featurizers, cfg.feature_store)  # each corpus under its own store key
     target = select_groups(data.replace(manifest=data.manifest.assign(**{POOL_COLUMN: ""})), cfg.features)
-    stored = open_stored_pool(pool_manifest, featurizers, cfg.feature_store, sorted(target.groups))
+    stored = open_stored_pool(parts, pool_manifest, featurizers, cfg.feature_store, sorted(target.groups))
     lost = len(pool_manifest) - len(stored)
     size_mb = pool_memory_mb(len(stored), stored.bytes_per_row)
     streamed = size_mb > cfg.train.unlabeled_memory_budget_mb
@@ -370,11 +379,32 @@ def attach_unlabeled_pool(cfg: ExperimentConfig, data: FeatureSet) -> tuple[Feat
                   + (f" ({lost:,} without features: see the store's errors table)" if lost else "")
                   + (f" → streamed from the store (budget {cfg.train.unlabeled_memory_budget_mb:,.0f} MB)" if streamed
                      else " → in memory"))
-    del report
     if streamed:
         return target, stored
-    pool = select_groups(load_featureset(pool_manifest, [f.name for f in featurizers], cfg.feature_store), cfg.features)
+    pool = select_groups(load_pool_featureset(parts, pool_manifest, [f.name for f in featurizers], cfg.feature_store),
+                         cfg.features)
     return target.append(pool), None
+
+
+def pool_label_warnings(cfg: ExperimentConfig, target: pd.DataFrame, pool: pd.DataFrame) -> list[str]:
+    """One line per pool corpus whose hidden labels (after `cfg.label_map`) are not the target's classes:
+    pseudo-label accuracy can only be scored on the rows whose labels map."""
+    from semiemo.corpora.unlabeled_pool import POOL_COLUMN
+
+    if "oracle_label" not in pool.columns or "label" not in target.columns:
+        return []
+    labeled = labeled_mask(target) if "labeled" in target.columns else target["label"].notna().to_numpy()
+    classes = set(apply_label_map(target["label"][labeled], cfg.label_map))
+    lines = []
+    for name, rows in pool.groupby(POOL_COLUMN, sort=False):
+        truth = [v for v in rows["oracle_label"] if isinstance(v, str)]
+        missing = unmapped_labels(apply_label_map(truth, cfg.label_map), classes)
+        if missing:
+            shown = ", ".join(f"{k} ({n})" for k, n in missing.most_common(6))
+            lines.append(f"unlabeled pool {name!r}: {sum(missing.values())} of {len(truth)} hidden labels do not map onto "
+                         f"the target's classes {sorted(classes)}: {shown}; pseudo-label accuracy skips them — pass "
+                         "--label-map (a corpus name such as emodb, or 'code:label;code:label')")
+    return lines
 
 
 def with_unlabeled_pool(cfg: ExperimentConfig, data: FeatureSet) -> FeatureSet:
@@ -387,7 +417,7 @@ def _oracle_classes(cfg: ExperimentConfig, labels: np.ndarray, classes: list[str
     """Hidden labels (strings) of a stored pool as class indices of the target (-1 unknown or foreign)."""
     series = pd.Series(labels, dtype=object)
     if cfg.label_map:
-        series = map_labels(series, cfg.label_map)
+        series = pd.Series(apply_label_map(series, cfg.label_map), dtype=object)
     index = {c: i for i, c in enumerate(classes)}
     return np.array([index.get(v, -1) if isinstance(v, str) else -1 for v in series], dtype=np.int64)
 
@@ -420,20 +450,22 @@ def run_experiment(cfg: ExperimentConfig, data: FeatureSet | None = None,
     prep = prepare_data(cfg, data)
     if stored is not None:
         prep.stored_pool, prep.stored_oracle = stored, _oracle_classes(cfg, stored.oracle_labels, prep.classes)
-    run_dir = output_dir(cfg)
+    from semiemo.storage import writable
+
     rows = []
-    for seed in cfg.seeds:
-        folds = make_folds(prep.features.manifest, cfg.protocol, seed)
-        for k, fold in enumerate(folds):
-            row = run_fold(cfg, prep, fold, seed, report=report, run_dir=run_dir)
-            append_results([row], run_dir)
-            rows.append(row)
-            console.print(
-                f"[bold]{cfg.method}[/] seed {seed} fold {k + 1}/{len(folds)} [cyan]{fold.name}[/]  "
-                f"UA {row.get('test_ua', float('nan')):.3f}  WA {row.get('test_wa', float('nan')):.3f}  "
-                f"F1w {row.get('test_f1_weighted', float('nan')):.3f}  best epoch {row['best_epoch']}/{row['epochs_run']}  "
-                f"n_train {row['n_train']} n_unl {row['n_unlabeled']}{_pool_use(row)}  {row['wall_time_s']:.1f} s"
-            )
+    with writable(output_dir(cfg)) as run_dir:  # a URI's files are staged here and uploaded at the end
+        for seed in cfg.seeds:
+            folds = make_folds(prep.features.manifest, cfg.protocol, seed)
+            for k, fold in enumerate(folds):
+                row = run_fold(cfg, prep, fold, seed, report=report, run_dir=run_dir)
+                append_results([row], run_dir)
+                rows.append(row)
+                console.print(
+                    f"[bold]{cfg.method}[/] seed {seed} fold {k + 1}/{len(folds)} [cyan]{fold.name}[/]  "
+                    f"UA {row.get('test_ua', float('nan')):.3f}  WA {row.get('test_wa', float('nan')):.3f}  "
+                    f"F1w {row.get('test_f1_weighted', float('nan')):.3f}  best epoch {row['best_epoch']}/{row['epochs_run']}  "
+                    f"n_train {row['n_train']} n_unl {row['n_unlabeled']}{_pool_use(row)}  {row['wall_time_s']:.1f} s"
+                )
     for line in run_notes(rows):
         console.print(f"[yellow]note:[/] {line}")
     return pd.DataFrame(rows)

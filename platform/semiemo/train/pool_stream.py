@@ -32,10 +32,12 @@ BYTES_PER_MB = 1 << 20
 
 @dataclass
 class StoredBlock:
-    """One store shard's pool rows: which utt_ids, and the global pool positions they occupy."""
+    """One store shard's pool rows: which utt_ids (as stored: the ids of the row's own corpus), and
+    where that shard lives (featurizer -> entry path: each corpus of a joined pool has its own entries)."""
 
-    shard: str                 # shard file name, the same in every featurizer's entry
+    shard: str                 # shard file name, the same in every featurizer's entry of one corpus
     utt_ids: np.ndarray        # object array, in shard order
+    entries: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -43,7 +45,6 @@ class StoredPool:
     """Where an external pool's features live, and how its rows become model inputs (picklable)."""
 
     store_uri: str
-    entries: dict[str, str]                           # featurizer name -> entry path inside the store
     groups: dict[str, tuple[str, str]]                # group -> (featurizer, stored field)
     lengths: dict[str, tuple[str, str]]               # group -> (featurizer, stored length field)
     dtypes: dict[str, dict[str, Any]]                 # featurizer -> field -> FieldSpec
@@ -73,7 +74,7 @@ class StoredPool:
         for group, (fz, fld) in self.lengths.items():
             by_featurizer.setdefault(fz, []).append((group, fld, True))
         for fz, wanted_fields in by_featurizer.items():
-            path = f"{self.entries[fz]}/{block.shard}"
+            path = f"{block.entries[fz]}/{block.shard}"
             columns = sorted({f for _, f, _ in wanted_fields})
             table = pq.read_table(path, filesystem=store.fs, columns=["utt_id", *columns])
             pos = pd.Index(table.column("utt_id").to_numpy(zero_copy_only=False)).get_indexer(wanted)
@@ -87,48 +88,62 @@ class StoredPool:
         return inputs, lengths
 
 
-def open_stored_pool(manifest: pd.DataFrame, featurizers: list[Any], store_uri: str | None,
+def open_stored_pool(parts: list[Any], pool_manifest: pd.DataFrame, featurizers: list[Any], store_uri: str | None,
                      groups: list[str]) -> StoredPool:
-    """The pool's blocks: rows present in every featurizer's entry (featurize first), by store shard."""
+    """The pool's blocks: per corpus of the pool (`corpora.unlabeled_pool.PoolPart`, featurized under its own
+    store key — featurize first), its rows present in every featurizer's entry, by store shard."""
     from semiemo.corpora.manifest import manifest_hash
+    from semiemo.corpora.unlabeled_pool import POOL_COLUMN, SOURCE_ID_COLUMN
     from semiemo.features import field_layout
     from semiemo.features.store import FeatureStore, store_key
 
     store = FeatureStore(store_uri)
-    mhash = manifest_hash(manifest)
-    entries, group_map, length_map, dtypes = {}, {}, {}, {}
-    shard_rows: dict[str, pd.Index] = {}
+    group_map, length_map, dtypes = {}, {}, {}
+    blocks: list[StoredBlock] = []
+    oracle_parts: list[np.ndarray] = []
     bytes_per_row = 0
-    for f in featurizers:
-        entry = store.entry(store_key(mhash, f))
-        specs = entry.field_specs()
-        if not specs:
-            raise RuntimeError(f"the store has no features {f.name!r} for the unlabeled pool; featurize it first")
-        entries[f.name], dtypes[f.name] = entry.path, specs
-        layout = field_layout(f, {k: np.dtype("bool") if v.dtype == "bool" else np.dtype(v.dtype) for k, v in specs.items()
-                                  if v.dtype not in ("str", "string")})
-        for group, fld in layout.groups.items():
-            if group in groups:
-                group_map[group] = (f.name, fld)
-                bytes_per_row += int(np.prod(specs[fld].shape or (1,))) * 4
-                if layout.length_field is not None and group == f.name:
-                    length_map[group] = (f.name, layout.length_field)
-        for path in entry.shard_paths():
-            shard = path.rsplit("/", 1)[-1]
-            ids = pd.Index(pq.read_table(path, filesystem=store.fs, columns=["utt_id"]).column("utt_id")
-                           .to_numpy(zero_copy_only=False))
-            shard_rows[shard] = ids if shard not in shard_rows else shard_rows[shard].intersection(ids, sort=False)
-        for shard in list(shard_rows):  # a shard some featurizer lacks entirely has no usable rows
-            if shard not in {p.rsplit("/", 1)[-1] for p in entry.shard_paths()}:
-                shard_rows.pop(shard)
+    for part in parts:
+        mhash = manifest_hash(part.manifest)
+        entries: dict[str, str] = {}
+        shard_rows: dict[str, pd.Index] = {}
+        for f in featurizers:
+            entry = store.entry(store_key(mhash, f))
+            specs = entry.field_specs()
+            if not specs:
+                raise RuntimeError(f"the store has no features {f.name!r} for {part.spec!r} of the unlabeled pool; "
+                                   "featurize it first")
+            entries[f.name], dtypes[f.name] = entry.path, specs
+            layout = field_layout(f, {k: np.dtype("bool") if v.dtype == "bool" else np.dtype(v.dtype)
+                                      for k, v in specs.items() if v.dtype not in ("str", "string")})
+            for group, fld in layout.groups.items():
+                if group in groups and group not in group_map:
+                    group_map[group] = (f.name, fld)
+                    bytes_per_row += int(np.prod(specs[fld].shape or (1,))) * 4
+                    if layout.length_field is not None and group == f.name:
+                        length_map[group] = (f.name, layout.length_field)
+            done = {p.rsplit("/", 1)[-1] for p in entry.shard_paths()}
+            for path in entry.shard_paths():
+                shard = path.rsplit("/", 1)[-1]
+                ids = pd.Index(pq.read_table(path, filesystem=store.fs, columns=["utt_id"]).column("utt_id")
+                               .to_numpy(zero_copy_only=False))
+                shard_rows[shard] = ids if shard not in shard_rows else shard_rows[shard].intersection(ids, sort=False)
+            for shard in list(shard_rows):  # a shard some featurizer lacks entirely has no usable rows
+                if shard not in done:
+                    shard_rows.pop(shard)
+        rows = pool_manifest[pool_manifest[POOL_COLUMN] == part.name]
+        truth = (rows.set_index(rows[SOURCE_ID_COLUMN].astype(str))["oracle_label"]
+                 if "oracle_label" in rows.columns else None)
+        for shard, ids in sorted(shard_rows.items()):
+            if len(ids):
+                block = StoredBlock(shard, np.asarray(sorted(ids), dtype=object), dict(entries))
+                blocks.append(block)
+                oracle_parts.append(truth.reindex(block.utt_ids).to_numpy(dtype=object) if truth is not None
+                                    else np.full(len(block.utt_ids), None, object))
     missing = sorted(set(groups) - set(group_map))
     if missing:
         raise ValueError(f"feature group(s) {missing} are not produced by {[f.name for f in featurizers]}")
-    blocks = [StoredBlock(shard, np.asarray(sorted(ids), dtype=object)) for shard, ids in sorted(shard_rows.items()) if len(ids)]
-    truth = manifest.set_index(manifest["utt_id"].astype(str))["oracle_label"] if "oracle_label" in manifest.columns else None
-    order = np.concatenate([b.utt_ids for b in blocks]) if blocks else np.zeros(0, object)
-    oracle = truth.reindex(order).to_numpy(dtype=object) if truth is not None else np.full(len(order), None, object)
-    return StoredPool(store.uri, entries, group_map, length_map, dtypes, blocks, oracle, bytes_per_row)
+    oracle = np.concatenate(oracle_parts) if oracle_parts else np.zeros(0, object)
+    return StoredPool(store.uri, group_map, length_map, dtypes, blocks, oracle, bytes_per_row)
 
 
 @dataclass

@@ -60,7 +60,9 @@ class PretrainedStore:
             raise FileNotFoundError(f"no pretrained weights with key {key!r} in {self.uri}/{PRETRAINED_DIR}; "
                                     f"known keys: {known[:20]} — run `semiemo pretrain` first")
         with self.fs.open_input_stream(self._path(key, STATE_FILE)) as fh:
-            return torch.load(io.BytesIO(fh.read()), map_location="cpu", weights_only=False)
+            from semiemo.train.checkpoint_io import load_state
+
+            return load_state(fh.read())  # weights_only: a shared bucket's file runs no code here
 
     def keys(self) -> list[str]:
         from pyarrow.fs import FileSelector, FileType

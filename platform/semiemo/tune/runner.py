@@ -3,13 +3,20 @@
 Layout of a sweep directory (`<storage_dir>/<name>/`):
 
     tune/<name>/        Tune's experiment state (what `Tuner.restore` reads) and trial dirs
-    optuna.db           the Optuna study (SQLite; any RDB URL via `optuna_storage`): optuna-dashboard
+    optuna.db           the Optuna study (SQLite; any RDB URL via `optuna_storage`): optuna-dashboard.
+                        SQLite is for one machine: its file lock is unsafe on NFS and other nodes never
+                        see it. On a cluster give `--optuna-storage postgresql://...` (`semiemo[postgres]`)
+                        or another RDB URL; the driver is the only process that talks to the study.
     tensorboard/<trial> per-trial curves + HParams: `tensorboard --logdir <sweep dir>/tensorboard`
     finished.jsonl      final reports as they arrive (so a killed driver never re-trains a finished trial)
     trials/<trial id>   each trial's own run_experiment output (results.parquet, TensorBoard per seed/fold)
     results.parquet/csv one row per (trial, seed, fold): swept parameters, test metrics, objective
     errors.csv          trials that failed, with their error (only when some did)
     spec.yaml           the validated search space that ran
+
+The sweep directory is `<storage root>/sweeps/<name>` (`semiemo.storage`): with a URI root, Tune's
+state and the trials' outputs are written there by Ray and the trials; the driver's own files are
+staged locally and uploaded when the sweep ends.
 
 Optuna sweeps hand `OptunaSearch` a study in `RDBStorage`, so Optuna itself records every trial's
 params, intermediate values and final value there. Grid sweeps use Tune's `grid_search`; a driver
@@ -31,14 +38,25 @@ from semiemo.tune.trial import ROWS_KEY, rows_from_result, run_trial
 OPTUNA_DB = "optuna.db"
 
 
-def default_storage_dir() -> Path:
-    from semiemo.paths import home
+def default_storage_dir() -> str:
+    """`<storage root>/sweeps` (a folder or a URI)."""
+    from semiemo import storage
 
-    return home() / "sweeps"
+    return storage.location("sweeps")
+
+
+def sweep_location(spec: SearchSpace, storage_dir: str | Path | None = None) -> str:
+    """Where the sweep lives: a folder or a URI."""
+    from semiemo import storage
+
+    return storage.join(storage_dir or default_storage_dir(), spec.name)
 
 
 def sweep_dir(spec: SearchSpace, storage_dir: str | Path | None = None) -> Path:
-    return Path(storage_dir or default_storage_dir()).expanduser().resolve() / spec.name
+    """The local folder of the sweep's driver-side files (the sweep itself, or its staging mirror)."""
+    from semiemo import storage
+
+    return storage.local_dir(sweep_location(spec, storage_dir))
 
 
 def optuna_url(spec: SearchSpace, storage_dir: str | Path | None = None, optuna_storage: str | None = None) -> str:
@@ -62,27 +80,37 @@ def run_sweep(
     `data`: a FeatureSet for every trial (default: loaded once here, passed by `tune.with_parameters`).
     `objective`: what a trial runs (default `run_experiment`); a module-level function of the same signature.
     """
+    from semiemo.ray_runtime import init_ray
+    from semiemo import storage as storage_root
+
+    spec = spec if isinstance(spec, SearchSpace) else load_spec(spec)
+    where = sweep_location(spec, storage_dir)
+    init_ray(address)
+    storage_root.check_cluster()
+    with storage_root.writable(where) as out:
+        return _run_sweep(spec, where, out, address, storage_dir, resume, optuna_storage, data, objective, verbose)
+
+
+def _run_sweep(spec: SearchSpace, where: str, out: Path, address: str | None, storage_dir: Any, resume: bool,
+               optuna_storage: str | None, data: Any, objective: Any, verbose: int) -> pd.DataFrame:
     import optuna
     from ray import tune
 
-    from semiemo.ray_runtime import init_ray
+    from semiemo import storage as storage_root
     from semiemo.tune.callbacks import FinishedLedger, OptunaGridRecorder, TensorBoardCallback, read_ledger
 
-    spec = spec if isinstance(spec, SearchSpace) else load_spec(spec)
-    out = sweep_dir(spec, storage_dir)
-    tune_root = out / "tune"
-    exp_path = tune_root / spec.name
+    tune_root = storage_root.join(where, "tune")      # a URI goes to Tune as is
+    exp_path = storage_root.join(tune_root, spec.name)
     url = optuna_url(spec, storage_dir, optuna_storage)
     spec_text = yaml.safe_dump(spec.model_dump(mode="json", by_alias=True), sort_keys=False)
-    restoring = resume and tune.Tuner.can_restore(str(exp_path))
+    restoring = resume and tune.Tuner.can_restore(exp_path)
     if restoring and (out / "spec.yaml").is_file() and (out / "spec.yaml").read_text() != spec_text:
         restoring = False  # the search space changed since that sweep ran: its trials answer another question
     if not restoring:
-        _start_fresh(out, spec, url)
+        _start_fresh(out, spec, url, where)
     out.mkdir(parents=True, exist_ok=True)
     (out / "spec.yaml").write_text(spec_text)
 
-    init_ray(address)
     if data is None and objective is None:
         data = _load_data_once(spec, address)
     if objective is None:
@@ -92,7 +120,7 @@ def run_sweep(
     trainable = tune.with_resources(
         tune.with_parameters(run_trial, spec=spec.model_dump(mode="json", by_alias=True), data=data,
                              finished=read_ledger(ledger), cpus=spec.resources_per_trial.cpu,
-                             objective=objective, trials_dir=str(out / "trials")),
+                             objective=objective, trials_dir=storage_root.join(where, "trials")),
         {"cpu": spec.resources_per_trial.cpu, "gpu": spec.resources_per_trial.gpu},
     )
     discrete = {k: p.values_for_record() for k, p in spec.parameters.items() if p.values_for_record()}
@@ -107,7 +135,7 @@ def run_sweep(
         callbacks.append(OptunaGridRecorder(storage, spec.name, spec.metric, spec.mode, discrete))
 
     if restoring:
-        tuner = tune.Tuner.restore(str(exp_path), trainable=trainable, resume_unfinished=True,
+        tuner = tune.Tuner.restore(exp_path, trainable=trainable, resume_unfinished=True,
                                    resume_errored=False, restart_errored=True)
     else:
         tuner = tune.Tuner(
@@ -117,7 +145,7 @@ def run_sweep(
                 metric=spec.metric, mode=spec.mode, num_samples=spec.num_samples,
                 search_alg=_searcher(spec, storage), scheduler=_scheduler(spec),
                 max_concurrent_trials=spec.max_concurrent_trials, reuse_actors=True),
-            run_config=tune.RunConfig(name=spec.name, storage_path=str(tune_root), callbacks=callbacks,
+            run_config=tune.RunConfig(name=spec.name, storage_path=tune_root, callbacks=callbacks,
                                       verbose=verbose, failure_config=tune.FailureConfig(max_failures=0)),
         )
     from semiemo.ray_logs import tune_prints_to_log
@@ -131,12 +159,16 @@ def run_sweep(
     return table
 
 
-def _start_fresh(out: Path, spec: SearchSpace, url: str) -> None:
+def _start_fresh(out: Path, spec: SearchSpace, url: str, where: str | None = None) -> None:
     """A new sweep (or `resume=False`): clear this sweep's earlier state, including its Optuna study."""
     import optuna
 
+    from semiemo import storage as storage_root
+
     for sub in ("tune", "tensorboard", "trials"):
         shutil.rmtree(out / sub, ignore_errors=True)
+        if where is not None and storage_root.is_uri(where):
+            storage_root.remove_tree(storage_root.join(where, sub))
     for f in ("finished.jsonl", "errors.csv", "results.parquet", "results.csv"):
         (out / f).unlink(missing_ok=True)
     out.mkdir(parents=True, exist_ok=True)
@@ -150,9 +182,10 @@ def _searcher(spec: SearchSpace, storage: Any) -> Any:
     if spec.search_kind == "grid":
         return None  # Tune's BasicVariantGenerator expands `grid_search`
     import optuna
-    from ray.tune.search.optuna import OptunaSearch
 
-    return OptunaSearch(sampler=optuna.samplers.TPESampler(seed=spec.sampler_seed),
+    from semiemo.tune.pruned_search import PruneAwareOptunaSearch
+
+    return PruneAwareOptunaSearch(sampler=optuna.samplers.TPESampler(seed=spec.sampler_seed),
                         study_name=spec.name, storage=storage)
 
 
@@ -241,13 +274,12 @@ def _prepare_on_driver(spec: SearchSpace, address: str | None) -> None:
                     resolve(request, seed=seed)   # the store the trainer reads (train/loop.py)
         if cfg.unlabeled and f"pool:{cfg.unlabeled}:{cfg.features}" not in done:
             done.add(f"pool:{cfg.unlabeled}:{cfg.features}")
-            from semiemo.corpora.unlabeled_pool import load_unlabeled_pool
-            from semiemo.features import featurize
+            from semiemo.corpora.unlabeled_pool import pool_parts
             from semiemo.features.pipeline import resolve_featurizer
+            from semiemo.features.pool import featurize_pool
 
-            pool = load_unlabeled_pool(cfg.unlabeled, cfg.unlabeled_shares_speakers)
-            featurize(pool, [resolve_featurizer(f.split(".")[0]) for f in dict.fromkeys(cfg.features)],
-                      cfg.feature_store, address=address)
+            featurize_pool(pool_parts(cfg.unlabeled), [resolve_featurizer(f.split(".")[0]) for f in dict.fromkeys(cfg.features)],
+                           cfg.feature_store, address=address)
 
 
 def results_table(grid: Any, spec: SearchSpace) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -85,7 +85,10 @@ def run_trial(config: dict[str, Any], *, spec: dict[str, Any], data: Any = None,
     params = {k: v for k, v in config.items() if k != "seed"}
     cfg = experiment_config(sweep, params, seed=config.get("seed"))
     cfg.name = f"{sweep.name}-{trial_id}"
-    cfg.output_dir = str(Path(trials_dir) / trial_id) if trials_dir else tune.get_context().get_trial_dir()
+    from semiemo import storage
+
+    # a URI (the storage root on a bucket) or a folder; a trial may run on any node
+    cfg.output_dir = storage.join(trials_dir, trial_id) if trials_dir else tune.get_context().get_trial_dir()
     if cfg.train.num_threads is None:
         cfg.train.num_threads = max(1, int(cpus))
     import torch
@@ -101,18 +104,22 @@ def run_trial(config: dict[str, Any], *, spec: dict[str, Any], data: Any = None,
 
     # A trial that finished training but whose final report the interrupted driver never recorded
     # replays its result from its own directory instead of training again.
-    done_marker = Path(cfg.output_dir) / DONE_FILE
-    if done_marker.is_file():
-        tune.report({**json.loads(done_marker.read_text()), REPLAYED: 1.0})
+    done_marker = storage.join(cfg.output_dir, DONE_FILE)
+    recorded = storage.read_text(done_marker)
+    if recorded is not None:
+        tune.report({**json.loads(recorded), REPLAYED: 1.0})
         return
     if objective is None:
         from semiemo.train.experiment import run_experiment as objective
     frame = objective(cfg, data=data, report=report)
     final = summarize(frame, sweep.metric, last_epoch)
-    done_marker.parent.mkdir(parents=True, exist_ok=True)
-    tmp = done_marker.with_suffix(".tmp")
-    tmp.write_text(json.dumps(final))
-    tmp.replace(done_marker)
+    if storage.is_uri(done_marker):
+        storage.write_text(done_marker, json.dumps(final))  # an object store's put is atomic
+    else:
+        Path(done_marker).parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(done_marker).with_suffix(".tmp")
+        tmp.write_text(json.dumps(final))
+        tmp.replace(done_marker)
     tune.report(final)
 
 

@@ -1,0 +1,202 @@
+"""The storage root: one place (a folder or a URI) under which every output of semiemo lives.
+
+`--storage` / `$SEMIEMO_STORAGE` takes a local path or anything `pyarrow.fs` resolves (`s3://`,
+`gs://`, `file://`, `hdfs://`). Under it:
+
+    features/            the feature store (Parquet shards, read and written through pyarrow.fs)
+    runs/<name>/         `semiemo train`: results.parquet, TensorBoard, ray/ (Ray Train checkpoints)
+    sweeps/<name>/       `semiemo sweep`: tune/ (Tune's experiment state), trials/, results, optuna.db
+    reports/<budget>/    `semiemo reproduce`: figures and tables
+
+Why one root: on a cluster every node must find what another node wrote, and a job submitted with
+`--working-dir` starts in a per-upload folder that Ray deletes; outputs relative to it are lost.
+URIs go to Ray (Train `storage_path`, Tune `storage_path`) untouched. Files that semiemo writes itself
+(result tables, TensorBoard events, the SQLite study) are written into a local staging folder that
+mirrors the URI (`$SEMIEMO_HOME/staging/...`) and uploaded when the stage ends (`writable`).
+
+A local path is fine on one machine or on a filesystem every node mounts; on a cluster with more than
+one node it is refused unless declared shared (`--storage-shared` / `$SEMIEMO_STORAGE_SHARED=1`).
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import os
+import posixpath
+from pathlib import Path
+from typing import Iterator
+
+from semiemo.errors import OneLineError
+
+ENV = "SEMIEMO_STORAGE"
+SHARED_ENV = "SEMIEMO_STORAGE_SHARED"
+STAGING = "staging"
+
+
+class StorageNotShared(OneLineError):
+    """A local storage root on a multi-node cluster: other nodes would write where the driver never looks."""
+
+
+def is_uri(location: str | Path) -> bool:
+    return "://" in str(location)
+
+
+def root() -> str:
+    """`$SEMIEMO_STORAGE`, else `$SEMIEMO_HOME` (a local folder; see `semiemo.paths.home`)."""
+    value = os.environ.get(ENV, "").strip()
+    if value:
+        return value if is_uri(value) else str(Path(value).expanduser().resolve())
+    from semiemo.paths import home
+
+    return str(home())
+
+
+def join(base: str | Path, *parts: str) -> str:
+    """`base/part/...` for a folder or a URI; a URI's query (`?endpoint_override=...`) stays at the end."""
+    base = str(base)
+    if not is_uri(base):
+        return str(Path(base).expanduser().resolve().joinpath(*parts))
+    head, sep, query = base.partition("?")
+    return posixpath.join(head.rstrip("/"), *[p.strip("/") for p in parts]) + (sep + query if sep else "")
+
+
+def location(*parts: str) -> str:
+    """A place under the storage root, e.g. `location("runs", name)`."""
+    return join(root(), *parts)
+
+
+def filesystem(where: str | Path):
+    """(pyarrow FileSystem, path inside it) for a folder or a URI."""
+    import pyarrow.fs as pafs
+
+    if is_uri(where):
+        return pafs.FileSystem.from_uri(str(where))
+    return pafs.LocalFileSystem(), str(Path(where).expanduser().resolve())
+
+
+def local_dir(where: str | Path) -> Path:
+    """The folder semiemo writes for `where`: itself when local, its staging mirror for a URI."""
+    if not is_uri(where):
+        return Path(where).expanduser().resolve()
+    from semiemo.paths import home
+
+    name = base64.urlsafe_b64encode(str(where).encode()).decode().rstrip("=")
+    return home() / STAGING / name
+
+
+def remote_of(path: str | Path) -> str:
+    """The inverse of `local_dir` for a path inside a staging mirror (else the path itself): what a
+    process on another node must be told, since a staging folder exists only on this node."""
+    path = Path(path)
+    from semiemo.paths import home
+
+    staging = home() / STAGING
+    try:
+        rel = path.resolve().relative_to(staging)
+    except ValueError:
+        return str(path)
+    name, *rest = rel.parts
+    uri = base64.urlsafe_b64decode(name + "=" * (-len(name) % 4)).decode()
+    return join(uri, *rest) if rest else uri
+
+
+def exists(where: str | Path) -> bool:
+    import pyarrow.fs as pafs
+
+    fs, path = filesystem(where)
+    return fs.get_file_info(path).type != pafs.FileType.NotFound
+
+
+def read_text(where: str | Path) -> str | None:
+    """A small file's text, or None when it does not exist."""
+    import pyarrow.fs as pafs
+
+    fs, path = filesystem(where)
+    if fs.get_file_info(path).type != pafs.FileType.File:
+        return None
+    with fs.open_input_stream(path) as fh:
+        return fh.read().decode()
+
+
+def write_text(where: str | Path, text: str) -> None:
+    """Write a small file (through a temporary name and a move on filesystems that have one)."""
+    fs, path = filesystem(where)
+    fs.create_dir(posixpath.dirname(path), recursive=True)
+    with fs.open_output_stream(path) as fh:
+        fh.write(text.encode())
+
+
+def remove_tree(where: str | Path) -> None:
+    fs, path = filesystem(where)
+    try:
+        fs.delete_dir(path)
+    except (FileNotFoundError, OSError):
+        pass
+
+
+def upload(local: str | Path, where: str | Path) -> None:
+    """Copy a local folder's tree (or one file) to `where` (a URI or a folder)."""
+    import pyarrow.fs as pafs
+
+    local = Path(local)
+    if not local.exists():
+        return
+    fs, path = filesystem(where)
+    if local.is_file():
+        fs.create_dir(posixpath.dirname(path), recursive=True)
+        pafs.copy_files(str(local), path, source_filesystem=pafs.LocalFileSystem(), destination_filesystem=fs)
+        return
+    fs.create_dir(path, recursive=True)
+    pafs.copy_files(str(local), path, source_filesystem=pafs.LocalFileSystem(), destination_filesystem=fs)
+
+
+def download_files(where: str | Path, local: Path) -> None:
+    """The plain files directly in `where` (not its sub-folders: Ray's checkpoints, trial folders)."""
+    import pyarrow.fs as pafs
+
+    fs, path = filesystem(where)
+    local.mkdir(parents=True, exist_ok=True)
+    for info in fs.get_file_info(pafs.FileSelector(path, allow_not_found=True)):
+        if info.type == pafs.FileType.File:
+            pafs.copy_files(info.path, str(local / info.base_name), source_filesystem=fs,
+                            destination_filesystem=pafs.LocalFileSystem())
+
+
+@contextlib.contextmanager
+def writable(where: str | Path) -> Iterator[Path]:
+    """A local folder to write `where`'s files in. For a URI: its staging mirror, filled with the files
+    already there (an earlier run's results table, a sweep's ledger) and uploaded on exit, also when
+    the stage fails, so what finished is kept."""
+    local = local_dir(where)
+    if not is_uri(where):
+        local.mkdir(parents=True, exist_ok=True)
+        yield local
+        return
+    download_files(where, local)
+    try:
+        yield local
+    finally:
+        upload(local, where)
+
+
+def declared_shared() -> bool:
+    return os.environ.get(SHARED_ENV, "").strip().lower() in ("1", "true", "yes")
+
+
+def check_reachable(alive_nodes: int, where: str | None = None) -> None:
+    """Refuse a local storage root on a cluster of more than one node unless it is declared shared."""
+    where = where or root()
+    if alive_nodes > 1 and not is_uri(where) and not declared_shared():
+        raise StorageNotShared(
+            f"storage root {where} is a local folder but the cluster has {alive_nodes} nodes: set --storage / "
+            f"${ENV} to a URI every node reaches (s3://bucket/semiemo, gs://...), or declare the folder a shared "
+            f"mount with --storage-shared / ${SHARED_ENV}=1")
+
+
+def check_cluster() -> None:
+    """`check_reachable` for the Ray cluster this process is connected to."""
+    import ray
+
+    if ray.is_initialized():
+        check_reachable(sum(1 for n in ray.nodes() if n.get("Alive")))

@@ -1,0 +1,61 @@
+"""The storage root (`semiemo.storage`): URIs kept intact, staging mirrors that find their way back to
+the URI, a default outside Ray's working-dir upload, and the one-line refusal of a local root on a
+multi-node cluster."""
+
+from __future__ import annotations
+
+import pytest
+
+from semiemo import storage
+
+
+def test_join_keeps_a_uri_and_its_query_intact():
+    uri = "s3://bucket/root?endpoint_override=127.0.0.1:9000&scheme=http"
+    assert storage.join(uri, "runs", "x") == "s3://bucket/root/runs/x?endpoint_override=127.0.0.1:9000&scheme=http"
+    assert storage.join("s3://bucket/root/", "sweeps") == "s3://bucket/root/sweeps"
+
+
+def test_a_staging_folder_maps_back_to_its_uri(monkeypatch, tmp_path):
+    monkeypatch.setenv("SEMIEMO_HOME", str(tmp_path / "home"))
+    uri = "s3://bucket/root/runs/exp"
+    local = storage.local_dir(uri)
+    assert local.is_relative_to(tmp_path / "home" / "staging")
+    assert storage.remote_of(local / "tb" / "seed0") == "s3://bucket/root/runs/exp/tb/seed0"
+    assert storage.remote_of(tmp_path / "elsewhere") == str(tmp_path / "elsewhere")
+
+
+def test_writable_uploads_on_exit_and_pulls_back_next_time(monkeypatch, tmp_path):
+    monkeypatch.setenv("SEMIEMO_HOME", str(tmp_path / "home"))
+    uri = f"file://{tmp_path / 'bucket'}/runs/exp"
+    with storage.writable(uri) as local:
+        (local / "results.csv").write_text("a\n1\n")
+        (local / "tb").mkdir()
+        (local / "tb" / "events").write_text("x")
+    assert (tmp_path / "bucket" / "runs" / "exp" / "tb" / "events").read_text() == "x"
+    import shutil
+
+    shutil.rmtree(storage.local_dir(uri))        # another machine: an empty staging folder
+    with storage.writable(uri) as local:
+        assert (local / "results.csv").read_text() == "a\n1\n"
+
+
+def test_default_home_is_not_inside_a_ray_working_dir_upload(monkeypatch, tmp_path):
+    from semiemo.paths import home
+
+    upload = tmp_path / "session_1" / "runtime_resources" / "working_dir_files" / "_ray_pkg_abc123"
+    upload.mkdir(parents=True)
+    monkeypatch.delenv("SEMIEMO_HOME", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path / "user"))
+    monkeypatch.chdir(upload)
+    assert home() == tmp_path / "user" / "semiemo_home"
+
+
+def test_a_local_root_on_several_nodes_is_refused_in_one_line(monkeypatch, tmp_path):
+    monkeypatch.delenv("SEMIEMO_STORAGE_SHARED", raising=False)
+    storage.check_reachable(1, str(tmp_path))                 # one node: a folder is fine
+    storage.check_reachable(3, "s3://bucket/semiemo")         # a URI every node reaches
+    with pytest.raises(storage.StorageNotShared) as e:
+        storage.check_reachable(3, str(tmp_path))
+    assert "\n" not in str(e.value) and "3 nodes" in str(e.value) and "SEMIEMO_STORAGE_SHARED=1" in str(e.value)
+    monkeypatch.setenv("SEMIEMO_STORAGE_SHARED", "1")
+    storage.check_reachable(3, str(tmp_path))
