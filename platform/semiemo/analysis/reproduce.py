@@ -548,7 +548,7 @@ def list_analyses(out_dir: str | Path | None = None) -> pd.DataFrame:
                 if st is not None:
                     runs.append({**st, "_folder": folder.name})
         last = max(runs, key=lambda r: r.get("finished") or "") if runs else None
-        rows.append({"name": spec.name, "paper": spec.paper, "variants": ", ".join(["synthetic", *spec.variants]),
+        rows.append({"name": spec.name, "paper": spec.paper, "variants": ", ".join([str(spec.base_config().corpus).split(":", 1)[0], *spec.variants]),
                      "status": "not run" if last is None else
                      (f"{last.get('status', 'done')}: {last['_folder']}" if last["_folder"] != spec.name
                       else str(last.get("status", "done"))),
