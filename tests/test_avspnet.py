@@ -14,6 +14,7 @@ from semiemo.models.cnn_frontend import FrontEndConfig, PretrainNetwork, Recogni
 from semiemo.train.config import TrainConfig
 from semiemo.train.loop import FoldData, fit_fold
 from semiemo.recipes.avspnet_pretrain import PretrainConfig, build_pretrain_data, pretrain_frontend
+from semiemo.recipes.pretrained import resolve_requests
 from semiemo.train.pretrained import PretrainedStore
 from semiemo.train.streams import Split
 
@@ -153,23 +154,14 @@ def test_pretrain_writes_a_keyed_frontend_that_fine_tuning_loads_by_key(tmp_path
 
     data = _segment_fold()
     params = {**SMALL_HEAD, "frontend": key}
-    loaded = {}
-
-    import semiemo.train.pretrained as pretrained_mod
-    real_resolve = pretrained_mod.resolve
-
-    def spy(request, seed=0, store_root=None):
-        loaded["weights"] = real_resolve(request, seed, store_root)
-        return loaded["weights"]
-
-    monkeypatch.setattr(pretrained_mod, "resolve", spy)
+    loaded = resolve_requests(AVSpNet.plan(hparams_from_dict(AVSpNetHParams, params)).pretrained, seed=0)
     final = {}
     fit_fold(data, "avspnet", params, TrainConfig(epochs=2, batch_size=8, num_threads=1), seed=0,
-             report=lambda _m, st: final.update(st["method"]))
+             pretrained=loaded, report=lambda _m, st: final.update(st["method"]))
     for k, v in stored["weights"].items():  # a pre-trained front-end stays exactly as stored, BN statistics too
         assert torch.equal(final[f"model.encoder.{k}"], v), k
     method = AVSpNet(_spec(data), hparams_from_dict(AVSpNetHParams, params))
-    method.load_pretrained("frontend", loaded["weights"])
+    method.load_pretrained("frontend", loaded["frontend"])
     for k, v in stored["weights"].items():
         assert torch.equal(method.model.encoder.state_dict()[k], v)
     torch.manual_seed(0)
@@ -179,7 +171,13 @@ def test_pretrain_writes_a_keyed_frontend_that_fine_tuning_loads_by_key(tmp_path
 
 def test_unknown_frontend_key_names_the_fix(tmp_path, monkeypatch):
     monkeypatch.setenv("SEMIEMO_FEATURE_STORE", str(tmp_path / "store"))
+    params = {**SMALL_HEAD, "frontend": "nope"}
     with pytest.raises(ValueError, match="semiemo pretrain"):
+        resolve_requests(AVSpNet.plan(hparams_from_dict(AVSpNetHParams, params)).pretrained)
+
+
+def test_fit_fold_without_the_requested_weights_names_the_resolver():
+    with pytest.raises(ValueError, match="resolve_requests"):
         fit_fold(_segment_fold(), "avspnet", {**SMALL_HEAD, "frontend": "nope"}, TrainConfig(epochs=1, num_threads=1))
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -98,7 +98,10 @@ class _ProbeMethod(Method):
     name = "_test_probe"
     HParams = _ProbeParams
     consumes_unlabeled = True
-    needs_unlabeled_predictions = True
+
+    @classmethod
+    def plan(cls, hp):
+        return replace(super().plan(hp), pool_predictions=True)
 
     def __init__(self, spec, hparams, num_unlabeled=0):
         super().__init__(spec, hparams, num_unlabeled)

@@ -103,9 +103,10 @@ def steps_per_epoch(cfg: Any, manifest: Any, folds: int) -> int:
         return max(1, total)
     if cfg.train.steps_per_epoch:
         return int(cfg.train.steps_per_epoch)
+    pool_steps = math.ceil(pool_rows(cfg) / (max(1, cfg.train.mu) * b)) if _plan(cfg).uses_unlabeled else 0
     if isinstance(epoch, UnlabeledPass):
-        return math.ceil(pool_rows(cfg) / (max(1, cfg.train.mu) * b))
-    return max(1, math.ceil(labeled_rows(cfg, manifest) * share / b))
+        return pool_steps
+    return max(1, math.ceil(labeled_rows(cfg, manifest) * share / b), pool_steps)  # train.budget's rule
 
 
 def measure_step(cfg: Any, data: Any, measure_corpus: str, steps: int) -> float:

@@ -16,7 +16,7 @@ The visual group (`fer` by default) is a side input: the SER network never sees 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import torch
 import torch.nn.functional as F
@@ -24,6 +24,7 @@ import torch.nn.functional as F
 from semiemo import models
 from semiemo.methods import visual_labels
 from semiemo.methods.base import Batch, Method, ModelSpec, StepInfo
+from semiemo.methods.plan import TrainingPlan
 from semiemo.methods.registry import register
 from semiemo.methods.views import Views, check_view
 from semiemo.methods.ssl_math import soft_cross_entropy
@@ -118,6 +119,10 @@ class CMKT(VisualSideInput):
             if not 0.0 <= getattr(hparams, name) <= 1.0:
                 raise ValueError(f"cmkt {name} must lie in [0, 1], got {getattr(hparams, name)}")
         super().__init__(spec, hparams, num_unlabeled)
+
+    @classmethod
+    def plan(cls, hp: CMKTHParams) -> TrainingPlan:
+        return replace(super().plan(hp), thresholded_mask=True)  # FF1's keep rule / FF2's τ (eqs. 6, 9)
 
     def fuse(self, audio_probs: torch.Tensor, visual_probs: torch.Tensor, keep: torch.Tensor
              ) -> tuple[torch.Tensor, torch.Tensor, dict[str, torch.Tensor]]:

@@ -9,13 +9,14 @@ Per step, with B labeled and μ·B unlabeled rows (μ is the trainer's `mu`):
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import torch
 import torch.nn.functional as F
 
 from semiemo import models
 from semiemo.methods.base import Batch, Method, ModelSpec, StepInfo
+from semiemo.methods.plan import TrainingPlan
 from semiemo.methods.registry import register
 from semiemo.methods.views import Views, check_view
 from semiemo.methods.ssl_math import confidence_mask, soft_cross_entropy
@@ -36,6 +37,10 @@ class FixMatch(Method):
     HParams = FixMatchHParams
     consumes_unlabeled = True
     trainable = ("model",)
+
+    @classmethod
+    def plan(cls, hp: FixMatchHParams) -> TrainingPlan:
+        return replace(super().plan(hp), thresholded_mask=True)  # 1{max p̃ > τ}, eq. 4
 
     def __init__(self, spec: ModelSpec, hparams: FixMatchHParams, num_unlabeled: int = 0) -> None:
         super().__init__(spec, hparams, num_unlabeled)

@@ -10,13 +10,14 @@ of the configured decay and 1 − 1/(step + 1) (a true average while few steps e
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import torch
 
 from semiemo import models
 from semiemo.methods import augment
 from semiemo.methods.base import Batch, Method, ModelSpec, StepInfo
+from semiemo.methods.plan import TrainingPlan
 from semiemo.methods.registry import register
 from semiemo.methods.ssl_math import (
     concat_inputs, ema_update, sigmoid_rampup, soft_cross_entropy, squared_l2_per_class, training_progress,
@@ -41,6 +42,10 @@ class MeanTeacher(Method):
     HParams = MeanTeacherHParams
     consumes_unlabeled = True
     trainable = ("model",)  # the teacher is never optimized: it follows the student by EMA
+
+    @classmethod
+    def plan(cls, hp: MeanTeacherHParams) -> TrainingPlan:
+        return replace(super().plan(hp), rampup_share=hp.rampup_fraction)  # no checkpoint from inside w(t)'s ramp-up
 
     def __init__(self, spec: ModelSpec, hparams: MeanTeacherHParams, num_unlabeled: int = 0) -> None:
         super().__init__(spec, hparams, num_unlabeled)

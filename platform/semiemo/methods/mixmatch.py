@@ -13,13 +13,14 @@ belongs to the `mmmd` method — the baseline here is MixMatch alone.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import torch
 
 from semiemo import models
 from semiemo.methods import augment
 from semiemo.methods.base import Batch, Method, ModelSpec, StepInfo
+from semiemo.methods.plan import TrainingPlan
 from semiemo.methods.registry import register
 from semiemo.methods.ssl_math import (
     linear_rampup, mixmatch_batch, sharpen, soft_cross_entropy, squared_l2_per_class, training_progress,
@@ -44,6 +45,10 @@ class MixMatch(Method):
     HParams = MixMatchHParams
     consumes_unlabeled = True
     trainable = ("model",)
+
+    @classmethod
+    def plan(cls, hp: MixMatchHParams) -> TrainingPlan:
+        return replace(super().plan(hp), rampup_share=hp.rampup_fraction)  # no checkpoint from inside w(t)'s ramp-up
 
     def __init__(self, spec: ModelSpec, hparams: MixMatchHParams, num_unlabeled: int = 0) -> None:
         super().__init__(spec, hparams, num_unlabeled)

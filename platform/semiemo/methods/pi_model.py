@@ -8,13 +8,14 @@ w(t) = w_max · exp(−5(1 − t)²) over the ramp-up. Both passes carry gradien
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import torch
 
 from semiemo import models
 from semiemo.methods import augment
 from semiemo.methods.base import Batch, Method, ModelSpec, StepInfo
+from semiemo.methods.plan import TrainingPlan
 from semiemo.methods.registry import register
 from semiemo.methods.ssl_math import (
     concat_inputs, sigmoid_rampup, soft_cross_entropy, squared_l2_per_class, training_progress,
@@ -37,6 +38,10 @@ class PiModel(Method):
     HParams = PiModelHParams
     consumes_unlabeled = True
     trainable = ("model",)
+
+    @classmethod
+    def plan(cls, hp: PiModelHParams) -> TrainingPlan:
+        return replace(super().plan(hp), rampup_share=hp.rampup_fraction)  # no checkpoint from inside w(t)'s ramp-up
 
     def __init__(self, spec: ModelSpec, hparams: PiModelHParams, num_unlabeled: int = 0) -> None:
         super().__init__(spec, hparams, num_unlabeled)

@@ -15,6 +15,10 @@ The trainer runs every piece the same way for every method; it never asks which 
 - `pretrained`: slot -> plain-data request for weights made by another job (paper 004's front-end).
 - `ddp_find_unused_parameters`: some steps leave parameters unused (SAE's phases, avspnet's α = 0/1).
 - `uses_unlabeled`: the method trains on the unlabeled pool (`Method.consumes_unlabeled`).
+- `rampup_share`: the share of the optimizer-step budget over which the unlabeled weight ramps up;
+  the trainer starts selection after it too (`train.budget.selection_start`).
+- `thresholded_mask`: the `mask_rate` its steps return is the share of unlabeled rows whose confidence
+  passed its threshold (reported as `mask_rate_mean`/`_last`; a coverage share is not one).
 Plans are built from the hyperparameters alone, so a driver can read them before any network exists.
 """
 
@@ -145,3 +149,5 @@ class TrainingPlan:
     pretrained: dict[str, dict[str, Any]] = field(default_factory=dict)
     ddp_find_unused_parameters: bool = False
     uses_unlabeled: bool = False
+    rampup_share: float = 0.0        # share of the step budget an unlabeled-weight ramp-up takes (no selection inside it)
+    thresholded_mask: bool = False   # the step's `mask_rate` is the share of unlabeled rows past a confidence threshold

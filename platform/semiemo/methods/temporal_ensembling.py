@@ -49,7 +49,8 @@ class TemporalEnsembling(Method):
 
     @classmethod
     def plan(cls, hp: TemporalEnsemblingHParams) -> TrainingPlan:
-        return replace(super().plan(hp), epoch=UnlabeledPass(), rank_sums=("epoch_sum", "epoch_count"))
+        return replace(super().plan(hp), epoch=UnlabeledPass(), rank_sums=("epoch_sum", "epoch_count"),
+                       rampup_share=hp.rampup_fraction)
 
     def __init__(self, spec: ModelSpec, hparams: TemporalEnsemblingHParams, num_unlabeled: int = 0) -> None:
         super().__init__(spec, hparams, num_unlabeled)

@@ -20,7 +20,8 @@ class TrainConfig(_Strict):
     epochs: int = 30
     batch_size: int = 64                 # labeled batch size B
     mu: int = 1                          # μ: unlabeled batch = μ·B (paper 003 eq. 4)
-    steps_per_epoch: int | None = None   # iteration budget; default: one pass over the labeled stream
+    steps_per_epoch: int | None = None   # iteration budget; default (train.budget): max(one labeled pass,
+                                         # one unlabeled pass at μ·B a step), so the pool, not the labels, sets it
     lr: float = 1e-3
     weight_decay: float = 0.0
     optimizer: Literal["adam", "sgd", "adamax"] = "adam"   # adamax: paper 003 §4.2

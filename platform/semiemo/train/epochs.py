@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from semiemo.methods.plan import LabeledPass, PhasePlan, UnlabeledPass
+from semiemo.train.budget import apply_default_budget
 from semiemo.train.config import TrainConfig
 from semiemo.train.phases import PhasedStreams
 from semiemo.train.streams import TensorPool, TwoStreams
@@ -27,7 +28,8 @@ def make_streams(epoch: Any, labeled: TensorPool, columns: Mapping[str, np.ndarr
 
 @make_streams.register
 def _(epoch: LabeledPass, labeled, columns, unlabeled, train, seed, rank, world_size):  # type: ignore[no-untyped-def]
-    return TwoStreams(labeled, unlabeled, train.batch_size, train.mu, seed, rank, world_size, train.steps_per_epoch)
+    streams = TwoStreams(labeled, unlabeled, train.batch_size, train.mu, seed, rank, world_size, train.steps_per_epoch)
+    return apply_default_budget(streams, unlabeled is not None, train.steps_per_epoch)  # train.budget's rule
 
 
 @make_streams.register

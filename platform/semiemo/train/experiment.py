@@ -39,6 +39,7 @@ from semiemo.train.config import ExperimentConfig
 from semiemo.train.distributed import DistributedFold, fit_fold_distributed
 from semiemo.train.loop import FoldData, FoldResult, fit_fold, model_spec, score
 from semiemo.train.metrics import classification_metrics
+from semiemo.train.run_columns import run_columns
 from semiemo.train.results import append_results, flatten_metrics
 from semiemo.train.streams import Split
 
@@ -246,7 +247,8 @@ def _fit_closed_form(cls: type, cfg: ExperimentConfig, data: FoldData, seed: int
     val = score(model.predict(data.val.inputs, data.val.lengths), data.val.targets, data) if len(data.val) else {}
     test = score(model.predict(data.test.inputs, data.test.lengths), data.test.targets, data) if data.test is not None and len(data.test) else {}
     return FoldResult(test_metrics=test, best_val_metrics=val, best_epoch=0, epochs_run=0, history=[],
-                      wall_time_s=fit_s, samples_per_s=len(data.train) / fit_s if fit_s > 0 else float("nan"))
+                      wall_time_s=fit_s, samples_per_s=len(data.train) / fit_s if fit_s > 0 else float("nan"),
+                      run_columns=run_columns([], 0, 0, 0, 0, thresholded_mask=False))
 
 
 def output_dir(cfg: ExperimentConfig) -> str:
@@ -344,7 +346,7 @@ def run_fold(cfg: ExperimentConfig, prep: PreparedData, fold: Fold, seed: int, *
         "train_s_per_step_steady": result.steady_step_s,
         "samples_per_s": result.samples_per_s, "pseudo_label_accuracy": result.pseudo_label_accuracy,
         "unlabeled_rows_drawn": result.unlabeled_rows_drawn, "unlabeled_draws": result.unlabeled_draws,
-        "validation_speaker_independent": fold.validation_group_independent,
+        "validation_speaker_independent": fold.validation_group_independent, **result.run_columns,
         **flatten_metrics(result.test_metrics, "test_"), **flatten_metrics(val_scalars, "val_"),
         "config_json": cfg.model_dump_json(),
     }

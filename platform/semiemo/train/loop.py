@@ -27,10 +27,12 @@ from semiemo.methods.base import Method, StepInfo, hparams_from_dict
 from semiemo.methods.plan import TrainingPlan
 from semiemo.methods.registry import get_method
 from semiemo.models.spec import ModelSpec
+from semiemo.train.budget import selection_start
 from semiemo.train.config import TrainConfig
 from semiemo.train.epochs import make_streams
 from semiemo.train.metrics import classification_metrics, fuzzy_classification_metrics, pseudo_label_accuracy
 from semiemo.train.pool_stream import StreamedPool
+from semiemo.train.run_columns import run_columns
 from semiemo.train.schedules import make_optimizer, make_scheduler
 from semiemo.train.state import TrainState
 from semiemo.train.streams import Split, TensorPool, TwoStreams
@@ -88,6 +90,9 @@ class FoldResult:
     steps_run: int = 0                    # optimizer steps in total (including before a resume): wall_time_s / steps_run is the per-step cost
     steady_step_s: float = float("nan")   # seconds per step after this process's first epoch (CUDA context, cuDNN
                                           # autotuning and allocator growth excluded); nan with one epoch
+    steps_per_epoch: int = 0              # optimizer steps an epoch has (the budget rule, train.budget)
+    total_steps: int = 0                  # epochs × steps_per_epoch: the run's optimizer-step budget
+    run_columns: dict[str, Any] = field(default_factory=dict)  # train.run_columns.COLUMNS
     method: Any = field(default=None, repr=False)  # the trained method (best state), with `return_method=True`
 
 
@@ -101,10 +106,15 @@ def model_spec(data: FoldData, hidden: tuple[int, ...] = (256, 128), dropout: fl
                      class_names=tuple(data.class_names))
 
 
-def build_method(name: str, params: dict | None, spec: ModelSpec, num_unlabeled: int) -> Method:
+def trained_method_class(name: str) -> type[Method]:
     cls = get_method(name)
     if not (isinstance(cls, type) and issubclass(cls, Method)):
         raise ValueError(f"method {name!r} is not gradient-trained; run it through semiemo.train.experiment.run_fold")
+    return cls
+
+
+def build_method(name: str, params: dict | None, spec: ModelSpec, num_unlabeled: int) -> Method:
+    cls = trained_method_class(name)
     return cls(spec, hparams_from_dict(cls.HParams, params), num_unlabeled=num_unlabeled)
 
 
@@ -265,7 +275,7 @@ def fit_fold(
         scalars.update({f"val/{k}": float(v) for k, v in val_metrics.items() if isinstance(v, (int, float))})
         state.epoch += 1
         improved = state.select(_checkpoint_score(val_metrics, train.checkpoint_metric, state.epoch), val_metrics,
-                                lambda: _detached(method_state(method)), plan.selection_start_epoch, train.patience,
+                                lambda: _detached(method_state(method)), run.selection_start, train.patience,
                                 train.epochs)
         scalars["val/best_epoch"] = float(state.best["epoch"])
         state.history.append(scalars)
@@ -291,7 +301,10 @@ def fit_fold(
         samples_per_s=state.samples * world_size / state.train_time if state.train_time > 0 else float("nan"),
         resumed_from_epoch=start_epoch, stopped_early=state.stopped_early, pseudo_label_accuracy=plabel_acc,
         unlabeled_pool_size=run.num_unlabeled, unlabeled_rows_drawn=drawn, unlabeled_draws=draws,
-        selection_start_epoch=plan.selection_start_epoch, steps_run=state.step, steady_step_s=state.steady_step_s(),
+        selection_start_epoch=run.selection_start, steps_run=state.step, steady_step_s=state.steady_step_s(),
+        steps_per_epoch=streams.steps_per_epoch, total_steps=total_steps,
+        run_columns=run_columns(state.history, int(state.best["epoch"]), run.selection_start, total_steps,
+                                streams.steps_per_epoch, plan.thresholded_mask),
         method=method if return_method else None,
     )
 
@@ -315,20 +328,18 @@ class _Run:
     val_pool: TensorPool | None
     oracle: np.ndarray | None
     world_size: int
+    selection_start: int          # epochs before selection (train.budget.selection_start: warm-up and ramp-up)
 
     @classmethod
     def build(cls, data: FoldData, method_name: str, method_params: dict | None, train: TrainConfig, spec: ModelSpec,
               device: torch.device, seed: int, rank: int, world_size: int,
               wrap_trainable: Callable[[nn.Module], nn.Module] | None,
               pretrained: Mapping[str, dict[str, torch.Tensor]] | None, resume_state: dict[str, Any] | None) -> "_Run":
-        method_cls = get_method(method_name)
-        if not (isinstance(method_cls, type) and issubclass(method_cls, Method)):
-            raise ValueError(f"method {method_name!r} is not gradient-trained; run it through semiemo.train.experiment.run_fold")
-        hp = hparams_from_dict(method_cls.HParams, method_params)
-        plan = method_cls.plan(hp)
+        method_cls = trained_method_class(method_name)
+        plan = method_cls.plan(hparams_from_dict(method_cls.HParams, method_params))
         source = data.unlabeled_view if data.unlabeled_view is not None else data.unlabeled
         num_unlabeled = len(source) if plan.uses_unlabeled and source is not None else 0  # type: ignore[arg-type]
-        method = method_cls(spec, hp, num_unlabeled=num_unlabeled)
+        method = build_method(method_name, method_params, spec, num_unlabeled)
         _load_pretrained(method, plan, pretrained or {})  # weights made by another job, before resume and DDP
         method = method.to(device)
         if resume_state is not None:
@@ -349,15 +360,16 @@ class _Run:
                               else TensorPool(data.unlabeled, device))  # type: ignore[arg-type]
         streams = make_streams(plan.epoch, TensorPool(data.train, device), data.train_columns, unlabeled_pool, train,
                                seed, rank, world_size)
-        if plan.selection_start_epoch >= train.epochs:
-            raise ValueError(f"{method_name}: checkpoint selection starts at epoch {plan.selection_start_epoch + 1} "
+        start = selection_start(plan, train.epochs)
+        if start >= train.epochs:
+            raise ValueError(f"{method_name}: checkpoint selection starts at epoch {start + 1} "
                              f"(after its pre-training/warm-up) but train.epochs is {train.epochs}; raise train.epochs "
                              f"or shorten that phase (method_params.pretrain_epochs / warmup_epochs)")
         oracle = None
         if num_unlabeled and data.unlabeled_oracle is not None and (np.asarray(data.unlabeled_oracle) >= 0).any():
             oracle = np.asarray(data.unlabeled_oracle)
         run = cls(data, train, method, plan, optimizers, scalers, schedulers, streams, TrainState(), amp, num_unlabeled,
-                  unlabeled_pool, TensorPool(data.val, device) if len(data.val) else None, oracle, world_size)
+                  unlabeled_pool, TensorPool(data.val, device) if len(data.val) else None, oracle, world_size, start)
         if resume_state is not None:
             run.restore(resume_state)
         return run
@@ -382,14 +394,14 @@ class _Run:
     def warm_start(self, epoch: int, scalars: dict[str, float]) -> dict[str, Any] | None:
         """Plans with `warm_start_from_best`: before selection starts, validate and keep the best state; at
         the last such epoch continue from it. Returns the validation metrics it computed (else None)."""
-        if not (self.plan.warm_start_from_best and epoch < self.plan.selection_start_epoch and self.val_pool is not None):
+        if not (self.plan.warm_start_from_best and epoch < self.selection_start and self.val_pool is not None):
             return None
         val_metrics = evaluate(self.method, self.val_pool, self.data.val, self.data)
         score_now = val_metrics[self.train.checkpoint_metric]
         if score_now > self.state.warmup_best["score"]:
             self.state.warmup_best = {"epoch": epoch + 1, "score": float(score_now),
                                       "method": _detached(method_state(self.method))}
-        if epoch == self.plan.selection_start_epoch - 1 and self.state.warmup_best["method"] is not None:
+        if epoch == self.selection_start - 1 and self.state.warmup_best["method"] is not None:
             _load_into(self.method, self.state.warmup_best["method"])  # continue from the best warm-up state
             scalars["train/warm_start_epoch"] = float(self.state.warmup_best["epoch"])
         return val_metrics

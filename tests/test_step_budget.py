@@ -1,0 +1,70 @@
+"""Budgets in optimizer steps (issue 23 item 1): the default epoch length follows the pool, not the
+labeled count; selection never picks a checkpoint from inside a ramp-up; every run reports the budget
+and unlabeled-term columns by name."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from gaussian_featureset import gaussian_fold_data, gaussian_featureset
+from semiemo.train.config import ExperimentConfig, ProtocolConfig, TrainConfig
+from semiemo.train.experiment import run_experiment
+from semiemo.train.loop import fit_fold
+from semiemo.train.run_columns import COLUMNS
+from semiemo.train.streams import Split
+
+
+def _fold(labeled: int, pool: int = 600):
+    data = gaussian_fold_data(separation=2.0, unlabeled=pool, seed=1)
+    keep = np.arange(labeled)
+    data.train = Split({k: v[keep] for k, v in data.train.inputs.items()}, {}, data.train.targets[keep])
+    return data
+
+
+def test_default_epoch_length_does_not_depend_on_the_labeled_count():
+    cfg = TrainConfig(num_threads=1, epochs=1, batch_size=16)
+    runs = [fit_fold(_fold(n), "fixmatch", {}, cfg, seed=0) for n in (20, 100)]
+    assert runs[0].steps_per_epoch == runs[1].steps_per_epoch == math.ceil(600 / 16)   # one pass over the pool
+    assert runs[0].steps_run == runs[1].steps_run == runs[0].total_steps
+
+
+def test_without_a_pool_an_epoch_is_one_labeled_pass_and_an_explicit_budget_wins():
+    cfg = TrainConfig(num_threads=1, epochs=1, batch_size=16)
+    assert fit_fold(_fold(100, pool=0), "supervised", {}, cfg, seed=0).steps_per_epoch == math.ceil(100 / 16)
+    fixed = cfg.model_copy(update={"steps_per_epoch": 5})
+    assert fit_fold(_fold(20), "fixmatch", {}, fixed, seed=0).steps_per_epoch == 5
+
+
+def test_selection_starts_after_the_ramp_up():
+    cfg = TrainConfig(num_threads=1, epochs=4, batch_size=16, steps_per_epoch=3)
+    result = fit_fold(_fold(100, pool=60), "pi_model", {"rampup_fraction": 0.5}, cfg, seed=0)
+    assert result.run_columns["selection_start_epoch"] == 3          # the ramp-up takes epochs 1-2
+    assert result.best_epoch >= 3 and result.run_columns["selected_epoch"] == result.best_epoch
+    assert [h["val/best_epoch"] for h in result.history[:2]] == [0.0, 0.0]
+
+
+def test_columns_measure_the_unlabeled_term_where_it_exists():
+    cfg = TrainConfig(num_threads=1, epochs=2, batch_size=16, steps_per_epoch=3)
+    fixmatch = fit_fold(_fold(100, pool=60), "fixmatch", {"threshold": 0.0}, cfg, seed=0).run_columns
+    assert fixmatch["mask_rate_mean"] == pytest.approx(1.0) and fixmatch["mask_rate_last"] == pytest.approx(1.0)
+    assert fixmatch["unlabeled_loss_active_share"] == 1.0 and fixmatch["unlabeled_loss_mean"] > 0
+    supervised = fit_fold(_fold(100, pool=0), "supervised", {}, cfg, seed=0).run_columns
+    assert all(math.isnan(supervised[c]) for c in ("mask_rate_mean", "mask_rate_last", "unlabeled_loss_active_share",
+                                                    "unlabeled_loss_mean"))
+    pi = fit_fold(_fold(100, pool=60), "pi_model", {}, cfg, seed=0).run_columns   # no confidence threshold
+    assert math.isnan(pi["mask_rate_mean"]) and not math.isnan(pi["unlabeled_loss_mean"])
+    assert (fixmatch["total_steps"], fixmatch["steps_per_epoch"]) == (6, 3)
+
+
+def test_results_table_carries_every_budget_column(tmp_path):
+    cfg = ExperimentConfig(name="budget", method="fixmatch", features=["egemaps"], output_dir=str(tmp_path),
+                           protocol=ProtocolConfig(name="loso", max_folds=1),
+                           train=TrainConfig(num_threads=1, epochs=2, batch_size=16, steps_per_epoch=2))
+    run_experiment(cfg, gaussian_featureset(n_per_class_speaker=4, unlabeled=40))
+    stored = pd.read_parquet(tmp_path / "results.parquet")
+    assert set(COLUMNS) <= set(stored.columns)
+    assert stored["total_steps"].iloc[0] == 4 and stored["selection_start_epoch"].iloc[0] == 1
