@@ -186,13 +186,21 @@ def parent(args: argparse.Namespace) -> None:
         time.sleep(0.5)
     if not kill and proc.returncode:
         raise SystemExit(f"run 1 failed (exit {proc.returncode})")
-    run1_start = json.loads((out / "run1-start.json").read_text())
-
+    (out / "kill.json").write_text(json.dumps(kill))
     proc = _start(args, 2, train_steps=args.train_steps)
     if proc.wait():
         raise SystemExit(f"run 2 failed (exit {proc.returncode})")
+    (out / "total.json").write_text(json.dumps({"total_s": time.perf_counter() - t_all}))
+    report(args)
+
+
+def report(args: argparse.Namespace) -> None:
+    """Summary of a finished run 1 + kill + run 2 from the files under --out (also `--summarize-only`)."""
+    out = Path(args.out)
+    kill = json.loads((out / "kill.json").read_text())
+    run1_start = json.loads((out / "run1-start.json").read_text())
     run2 = json.loads((out / "run2.json").read_text())
-    total_s = time.perf_counter() - t_all
+    total_s = json.loads((out / "total.json").read_text())["total_s"]
 
     rss1, rss2 = _read_csv(out / "rss-run1.csv"), _read_csv(out / "rss-run2.csv")
     rows_at_kill = min(args.rows, kill.get("blocks_at_kill", 0) * 256)
@@ -209,6 +217,18 @@ def _steady(samples: list[dict]) -> float | None:
     feat = [r for r in samples if r["phase"].startswith("featurize")]
     rate = steady_rate([r["t"] for r in feat], [r["rows_done"] for r in feat])
     return round(rate, 1) if rate else None
+
+
+def cpu_shares(samples: list[dict], cpus: int) -> dict:
+    """Who used the CPUs while featurizing: CPU seconds by group between the first and last featurize sample."""
+    feat = [r for r in samples if r["phase"].startswith("featurize")]
+    if len(feat) < 2:
+        return {}
+    wall = feat[-1]["t"] - feat[0]["t"]
+    groups = ("cpu_workers_s", "cpu_driver_s", "cpu_ray_other_s", "cpu_machine_other_s")
+    used = {g[4:-2]: round(feat[-1][g] - feat[0][g], 1) for g in groups}
+    return {"wall_s": round(wall, 1), "capacity_cpu_s": round(cpus * wall, 1), "cpu_s": used,
+            "share_of_capacity": {k: round(v / (cpus * wall), 3) for k, v in used.items()}}
 
 
 def summarize(args, run1_start, kill, run2, rss1, rss2, total_s) -> dict:
@@ -234,6 +254,7 @@ def summarize(args, run1_start, kill, run2, rss1, rss2, total_s) -> dict:
                          "only_missing_computed": (not kill) or done_before == kill.get("blocks_after_kill"),
                          "featurize_s": f2["wall_s"], "rows_per_s": f2["rows_per_s"], "steady_rows_per_s": _steady(rss2),
                          "driver_peak_mb": f2["driver_peak_mb"], "worker_peak_mb": f2["worker_peak_mb"]}
+    s["cpu_while_featurizing"] = {"run1": cpu_shares(rss1, args.cpus), "run2": cpu_shares(rss2, args.cpus)}
     s["exactly_once"] = run2["exactly_once"]
     s["store_mb"] = run2["exactly_once"]["store_mb"]
     if "train" in run2:
@@ -290,6 +311,10 @@ def print_summary(s: dict) -> None:
     for name, v in s.get("featurize_vs_ideal", {}).items():
         print(f"featurize vs {s['cpus']} x one-core: {name}: {v['rows_per_s']:,.1f} / {v['ideal_rows_per_s']:,.1f} "
               f"= {v['ratio']:.2f}  (target >= 0.90)")
+    for run, c in s.get("cpu_while_featurizing", {}).items():
+        if c:
+            print(f"CPU {run}      {c['capacity_cpu_s']:.0f} CPU-s available over {c['wall_s']:.0f} s: "
+                  + ", ".join(f"{k} {v:.0f} ({100 * c['share_of_capacity'][k]:.0f}%)" for k, v in c["cpu_s"].items()))
     if "run1_killed" in s:
         k = s["run1_killed"]
         print(f"kill+resume    SIGKILL at {k['blocks_at_kill']} blocks ({k['blocks_after_kill']} after in-flight renames); "
@@ -320,12 +345,15 @@ def main() -> None:
     ap.add_argument("--kill-at", type=float, default=0.5, help="fraction of blocks at which the driver is SIGKILLed (>=1: no kill)")
     ap.add_argument("--train-steps", type=int, default=300)
     ap.add_argument("--rate-rows", type=int, default=256, help="utterances of the single-process rate")
+    ap.add_argument("--summarize-only", action="store_true", help="print the summary of a finished run under --out")
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--run", type=int, default=1, help=argparse.SUPPRESS)
     args = ap.parse_args()
     args.out = str(Path(args.out or f"bench_out/scale_{args.rows}").resolve())
     if args.child:
         child(args)
+    elif args.summarize_only:
+        report(args)
     else:
         parent(args)
 

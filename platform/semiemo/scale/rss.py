@@ -1,10 +1,14 @@
-"""Resident memory of the driver and of the Ray processes it started, sampled from /proc.
+"""Resident memory and CPU time of the driver and of the Ray processes it started, sampled from /proc.
 
 Why /proc and not psutil: psutil is not a dependency, and on Linux two files say everything —
 `/proc/<pid>/status` (VmRSS, VmHWM) and `/proc/<pid>/stat` (parent pid). Only descendants of this
 process count: on a shared machine other users' Ray workers must not be charged to this run.
 A local `ray.init()` / `ray.cluster_utils.Cluster` starts raylet and GCS as our children, and the
 workers as raylet's children, so "descendant whose command line is a Ray worker" finds them.
+
+CPU seconds are kept too — driver, Ray workers, the rest of Ray (raylet, GCS, agents) and the rest of
+the machine (`/proc/stat` busy time minus ours) — because on a small machine a parallel rate below
+cores x the one-core rate is explained by who else used the cores, and this says who.
 """
 
 from __future__ import annotations
@@ -38,6 +42,26 @@ def rss_mb(pid: int | None = None) -> float:
 def peak_rss_mb(pid: int | None = None) -> float:
     """VmHWM: the high-water mark of the process' resident set."""
     return _status_kb(pid or os.getpid(), "VmHWM") / KB_PER_MB
+
+
+_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """utime + stime of `pid` (None once it has exited)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / _TICKS
+    except (FileNotFoundError, ProcessLookupError, PermissionError, ValueError, IndexError):
+        return None
+
+
+def machine_busy_seconds() -> float:
+    """CPU seconds the whole machine spent busy since boot (all CPUs, /proc/stat)."""
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    return (sum(v[:8]) - v[3] - v[4]) / _TICKS  # all but idle and iowait (guest time is inside user)
 
 
 def _parents() -> dict[int, int]:
@@ -75,9 +99,17 @@ def _cmdline(pid: int) -> str:
         return ""
 
 
+def is_ray_worker(pid: int) -> bool:
+    """A task/actor executor (`ray::<task>` or an idle `default_worker.py`), not Ray's own agents."""
+    cmd = _cmdline(pid)
+    if cmd.startswith(("ray::DashboardAgent", "ray::RuntimeEnvAgent")):
+        return False
+    return "default_worker.py" in cmd or cmd.startswith("ray::")
+
+
 def ray_worker_pids(root: int | None = None) -> list[int]:
-    """Ray worker processes (task/actor executors) descended from `root` (default: this process)."""
-    return [p for p in descendants(root) if "default_worker.py" in _cmdline(p) or _cmdline(p).startswith("ray::")]
+    """Ray worker processes descended from `root` (default: this process)."""
+    return [p for p in descendants(root) if is_ray_worker(p)]
 
 
 @dataclass
@@ -89,6 +121,10 @@ class Sample:
     worker_max_mb: float   # largest single worker
     worker_sum_mb: float   # all workers together
     workers: int
+    cpu_driver_s: float = 0.0     # cumulative CPU seconds since the sampler started
+    cpu_workers_s: float = 0.0
+    cpu_ray_other_s: float = 0.0  # raylet, GCS, agents, ... (our descendants that are not workers)
+    cpu_machine_other_s: float = 0.0  # everything else on the machine (other users)
 
 
 @dataclass
@@ -107,6 +143,10 @@ class RssSampler:
         self._thread = threading.Thread(target=self._run, daemon=True, name="rss-sampler")
         self._t0 = time.perf_counter()
         self._worker_peak: dict[int, float] = {}
+        self._cpu_last: dict[int, tuple[str, float]] = {}  # pid -> (group, last cumulative CPU s)
+        self._cpu_start: dict[int, float] = {}
+        self._machine_start = machine_busy_seconds()
+        self._driver_start = cpu_seconds(os.getpid()) or 0.0
 
     def start(self) -> "RssSampler":
         self._thread.start()
@@ -124,8 +164,28 @@ class RssSampler:
     def __exit__(self, *exc) -> None:
         self.stop()
 
+    def _cpu(self, workers: list[int], others: list[int]) -> dict[str, float]:
+        for group, pids in (("workers", workers), ("ray_other", others)):
+            for p in pids:
+                c = cpu_seconds(p)
+                if c is not None:
+                    self._cpu_start.setdefault(p, 0.0 if self.samples else c)  # already running at the first sample: from now
+                    self._cpu_last[p] = (group, c)
+        totals = {"workers": 0.0, "ray_other": 0.0}
+        for p, (group, c) in self._cpu_last.items():
+            totals[group] += c - self._cpu_start.get(p, 0.0)
+        driver = (cpu_seconds(os.getpid()) or 0.0) - self._driver_start
+        ours = driver + totals["workers"] + totals["ray_other"]
+        machine = machine_busy_seconds() - self._machine_start
+        return {"cpu_driver_s": round(driver, 2), "cpu_workers_s": round(totals["workers"], 2),
+                "cpu_ray_other_s": round(totals["ray_other"], 2),
+                "cpu_machine_other_s": round(max(0.0, machine - ours), 2)}
+
     def sample(self) -> Sample:
-        workers = ray_worker_pids()
+        every = descendants()
+        workers = [p for p in every if is_ray_worker(p)]
+        others = sorted(set(every) - set(workers))
+        cpu = self._cpu(workers, others)
         sizes = [rss_mb(p) for p in workers]
         for p in workers:
             self._worker_peak[p] = max(self._worker_peak.get(p, 0.0), peak_rss_mb(p))
@@ -134,7 +194,7 @@ class RssSampler:
         except Exception:  # noqa: BLE001 - a listing that races a rename is retried next tick
             done = self.samples[-1].rows_done if self.samples else 0
         s = Sample(round(time.perf_counter() - self._t0, 2), self.phase, done, round(rss_mb(), 1),
-                   round(max(sizes, default=0.0), 1), round(sum(sizes), 1), len(sizes))
+                   round(max(sizes, default=0.0), 1), round(sum(sizes), 1), len(sizes), **cpu)
         self.samples.append(s)
         if self.csv_path is not None:
             new = not Path(self.csv_path).exists()
