@@ -142,8 +142,8 @@ def write_report(results: dict[str, Any], out_dir: str | Path) -> Path:
     for name, per in (("featurize", fits["featurize"]), ("train call", fits.get("train", {}))):
         for w, f in sorted(per.items()):
             bends = ", ".join(f"{b:,}" for b in f["bends_at"]) or "none"
-            fit_rows.append([name, w, f"{f['fixed_s']:.2f}", f"{1000 * f['per_row_s']:.3f}",
-                             f"{f['marginal_rows_per_s']:,.0f}", f"{f['loglog_exponent']:.2f}", f"{f['r2']:.3f}", bends])
+            marginal = f"{f['marginal_rows_per_s']:,.0f}" if f["per_row_s"] > 0 else "no growth with rows"
+            fit_rows.append([name, w, f"{f['fixed_s']:.2f}", f"{1000 * f['per_row_s']:.3f}", marginal, f"{f['loglog_exponent']:.2f}", f"{f['r2']:.3f}", bends])
     if fits.get("driver_rss"):
         f = fits["driver_rss"]
         fit_rows.append(["driver peak RSS (MB)", "max", f"{f['fixed_s']:.0f} MB", f"{1000 * f['per_row_s']:.3f} MB/1k rows",

@@ -2,7 +2,8 @@
 
 Sequence: one local Ray with `cpus` CPUs; the one-core serial rate; for every row count a pool
 manifest, featurized into a fresh store once per worker count (workers = concurrent tasks: each task
-asks for cpus / workers CPUs, so one Ray serves every count); streamed training at each row count;
+asks for cpus / workers CPUs, so one Ray serves every count); then streamed training at each row count
+(after all featurization, so the driver's RSS per size is not inflated by torch loaded for training);
 then, with `nodes >= 2`, a `ray.cluster_utils.Cluster` of `nodes` nodes sharing the same CPUs,
 featurizing the largest size again. Then fits, plots, `report.md`, `results.json`.
 """
@@ -94,6 +95,9 @@ def run_study(cfg: StudyConfig, log: Callable[[str], None] = print) -> dict[str,
                 log(f"featurize {n:>8,} rows, {w} worker(s): {fm.wall_s:7.1f} s, {fm.rows_per_s:8,.1f} rows/s, "
                     f"driver {fm.driver_peak_mb:.0f} MB, worker {fm.worker_peak_mb:.0f} MB")
             del manifest
+        # training after every featurization: torch and the trainer, once imported, stay in the driver,
+        # and would otherwise show up as driver memory "growing" with rows
+        for n in rows:
             for tw in sorted(set(cfg.train_workers)) if cfg.train_steps else []:
                 tm = train_run(n, str(stores / f"r{n}-w{max(cfg.workers)}-n1"), str(out / "runs"), steps=cfg.train_steps,
                                workers=tw, cpus_per_worker=cfg.local_cpus / tw)
