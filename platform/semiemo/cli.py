@@ -48,7 +48,7 @@ def _global_options(
 
 
 # Each module exposes `register(app: typer.Typer) -> None`.
-_COMMAND_MODULES = ("corpora", "features", "train", "pretrain", "compare", "sweep", "reproduce", "demo")
+_COMMAND_MODULES = ("corpora", "features", "train", "pretrain", "compare", "sweep", "reproduce", "demo", "scale")
 
 for _name in _COMMAND_MODULES:
     try:

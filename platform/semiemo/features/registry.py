@@ -8,6 +8,7 @@ from typing import Any, Callable
 from semiemo.features.base import Featurizer
 from semiemo.features.clusters import ClusterFeatures
 from semiemo.features.lexical import TextEmbedding, TextTokens, WordStats
+from semiemo.features.log_mel_stats import LogMelStats
 from semiemo.features.opensmile_functionals import (
     IS09, IS09LLD, IS10, IS10LLD, ComParE16, ComParE16LLD, EGeMAPS, EGeMAPSLLD,
 )
@@ -22,7 +23,7 @@ FEATURIZERS: dict[str, Callable[..., Featurizer]] = {
     cls.name: cls
     for cls in (
         IS09, IS10, ComParE16, EGeMAPS, IS09LLD, IS10LLD, ComParE16LLD, EGeMAPSLLD,
-        Fbank, STFT, STFT512, AVSpectrogram, Prosody,
+        Fbank, STFT, STFT512, AVSpectrogram, Prosody, LogMelStats,
         TextEmbedding, TextTokens, WordStats, Social, Face, FER, SSLSpeechFrames, SSLSpeechMean,
         ClusterFeatures,
     )
