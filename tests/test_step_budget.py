@@ -68,3 +68,9 @@ def test_results_table_carries_every_budget_column(tmp_path):
     stored = pd.read_parquet(tmp_path / "results.parquet")
     assert set(COLUMNS) <= set(stored.columns)
     assert stored["total_steps"].iloc[0] == 4 and stored["selection_start_epoch"].iloc[0] == 1
+
+
+def test_a_ramp_up_longer_than_the_run_still_selects_the_last_epoch():
+    cfg = TrainConfig(num_threads=1, epochs=2, batch_size=16, steps_per_epoch=2)
+    result = fit_fold(_fold(100, pool=60), "pi_model", {"rampup_fraction": 1.0}, cfg, seed=0)
+    assert result.run_columns["selection_start_epoch"] == 2 and result.best_epoch == 2

@@ -13,7 +13,7 @@ so every point of their curve gets the same number of steps. Ramp-ups are shares
 
 Selection never chooses a checkpoint from before a method's warm-up or ramp-up has ended:
 `selection_start` is the later of the plan's `selection_start_epoch` and the first epoch after
-`rampup_share` of the budget.
+`rampup_share` of the budget (at the latest the last epoch).
 """
 
 from __future__ import annotations
@@ -32,5 +32,7 @@ def apply_default_budget(streams: TwoStreams, has_pool: bool, steps_per_epoch: i
 
 
 def selection_start(plan: TrainingPlan, epochs: int) -> int:
-    """Epochs (0-based count) before checkpoint selection and patience start counting."""
-    return max(int(plan.selection_start_epoch), math.ceil(plan.rampup_share * epochs - 1e-9))
+    """Epochs (0-based count) before checkpoint selection and patience start counting. A ramp-up longer
+    than the run still leaves its last epoch to select (a warm-up that long is an error, `fit_fold`)."""
+    rampup_epochs = min(math.ceil(plan.rampup_share * epochs - 1e-9), epochs - 1)
+    return max(int(plan.selection_start_epoch), rampup_epochs)
