@@ -57,7 +57,7 @@ class PseudoLabel(Method):
         """Offline (SSBase): selection after the warm-up, continuing from its best validation state (paper
         002 fine-tunes the best FSBase), the pool's predictions at epoch ends to label it once."""
         return replace(super().plan(hp), selection_start_epoch=0 if hp.online else hp.warmup_epochs,
-                       warm_start_from_best=True, pool_predictions=True,
+                       warm_start_from_best=not hp.online, pool_predictions=True,
                        thresholded_mask=True, rampup_share=hp.rampup_fraction if hp.online else 0.0)
 
     def in_warmup(self, info: StepInfo) -> bool:

@@ -26,8 +26,8 @@ from semiemo.train.streams import TwoStreams
 
 def apply_default_budget(streams: TwoStreams, has_pool: bool, steps_per_epoch: int | None) -> TwoStreams:
     """Set the epoch length of the rule above on `streams` (unchanged with an explicit `steps_per_epoch`)."""
-    if has_pool and not steps_per_epoch:
-        streams.set_steps_per_epoch(max(streams.labeled_rows.batches_per_pass, streams.unlabeled_pass_steps()))
+    if has_pool and not steps_per_epoch and streams.unlabeled_pass_steps() > streams.labeled_rows.batches_per_pass:
+        streams.set_steps_per_epoch(streams.unlabeled_pass_steps())  # else the labeled pass is the longer: as it was
     return streams
 
 
