@@ -192,10 +192,14 @@ def _not_measured(kind: str, statement: str, why: str, generic: bool) -> Premise
     return PremiseResult(kind, statement, why, float("nan"), None, generic)
 
 
-def unlabeled_active(table: pd.DataFrame, p: Premise, keys: list[str], generic: bool) -> PremiseResult | None:
+def _arm_rows(table: pd.DataFrame, p: Premise) -> pd.DataFrame:
+    """The finished semi-supervised runs the premise is about (narrowed by its `where:`)."""
     rows = semi_supervised_rows(_finished(table))
-    if p.where:
-        rows = rows[_matches(rows, p.where)]
+    return rows[_matches(rows, p.where)] if p.where else rows
+
+
+def unlabeled_active(table: pd.DataFrame, p: Premise, keys: list[str], generic: bool) -> PremiseResult | None:
+    rows = _arm_rows(table, p)
     if rows.empty:
         return None
     bar = _threshold(p)
@@ -224,9 +228,7 @@ def unlabeled_active(table: pd.DataFrame, p: Premise, keys: list[str], generic: 
 
 
 def selected_after_rampup(table: pd.DataFrame, p: Premise, generic: bool) -> PremiseResult | None:
-    rows = semi_supervised_rows(_finished(table))
-    if p.where:
-        rows = rows[_matches(rows, p.where)]
+    rows = _arm_rows(table, p)
     if rows.empty:
         return None
     bar = _threshold(p)

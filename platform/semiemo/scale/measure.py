@@ -14,6 +14,7 @@ Ray must already be initialised (locally with the CPUs the study wants, or joine
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -144,18 +145,9 @@ def featurize_run(manifest: pd.DataFrame, store_root: str, *, workers: int, node
     sampler = sampler or RssSampler(interval=interval)
     sampler.rows_done = lambda: min(n, len(entry.done_blocks()) * block_size)
     sampler.phase = f"featurize rows={n} workers={workers} nodes={nodes}"
-    first = len(sampler.samples)
-    if own:
-        sampler.start()
-    t0 = time.perf_counter()
-    report = featurize(manifest, [fz], store_root, address=address, num_cpus=total_cpus / workers,
-                       block_size=block_size, progress=False)
-    wall = time.perf_counter() - t0
-    if own:
-        sampler.stop()
-    else:
-        sampler.sample()
-    mine = sampler.samples[first:]
+    report, wall, mine = _sampled(sampler, own, lambda: featurize(
+        manifest, [fz], store_root, address=address, num_cpus=total_cpus / workers, block_size=block_size,
+        progress=False))
     counts = report.featurizers[fz.name]
     computed_rows = min(n, counts.blocks_computed * block_size)
     return FeaturizeMeasure(
@@ -195,21 +187,28 @@ def train_run(rows: int, store_root: str, out_dir: str, *, steps: int, workers: 
     own = sampler is None
     sampler = sampler or RssSampler(interval=interval)
     sampler.phase = f"train rows={rows} workers={workers}"
+    frame, wall, mine = _sampled(sampler, own, lambda: run_experiment(cfg))
+    row = frame.iloc[0]
+    return TrainMeasure(rows=rows, workers=workers, steps=int(row["train_steps"]), wall_s=round(wall, 3),
+                        train_s=round(float(row["train_time_s"]), 3),
+                        samples_per_s=round(float(row["samples_per_s"]), 1),
+                        driver_peak_mb=max(s.driver_mb for s in mine), streamed=bool(row["unlabeled_streamed"]))
+
+
+def _sampled(sampler: RssSampler, own: bool, work: Callable[[], Any]) -> tuple[Any, float, list[Sample]]:
+    """`work()`'s result, its wall seconds and the RSS samples taken while it ran (the sampler's thread runs
+    only when this call owns it; a shared sampler gets one sample at the end)."""
     first = len(sampler.samples)
     if own:
         sampler.start()
     t0 = time.perf_counter()
-    row = run_experiment(cfg).iloc[0]
+    result = work()
     wall = time.perf_counter() - t0
     if own:
         sampler.stop()
     else:
         sampler.sample()
-    mine = sampler.samples[first:]
-    return TrainMeasure(rows=rows, workers=workers, steps=int(row["train_steps"]), wall_s=round(wall, 3),
-                        train_s=round(float(row["train_time_s"]), 3),
-                        samples_per_s=round(float(row["samples_per_s"]), 1),
-                        driver_peak_mb=max(s.driver_mb for s in mine), streamed=bool(row["unlabeled_streamed"]))
+    return result, wall, sampler.samples[first:]
 
 
 def exactly_once(manifest: pd.DataFrame, store_root: str, featurizer: str = FEATURIZER) -> dict[str, Any]:
