@@ -42,7 +42,11 @@ def s3_root(tmp_path_factory):
     import urllib.request
     from pathlib import Path
 
-    exe = shutil.which("moto_server") or str(Path(sys.executable).with_name("moto_server"))
+    # The moto_server of this interpreter's environment first: a `moto_server` on PATH may belong to
+    # another Python (seen here: a pyenv shim to moto 5.2.1, whose multipart completion pyarrow rejects).
+    exe = str(Path(sys.executable).with_name("moto_server"))
+    if not Path(exe).exists():
+        exe = shutil.which("moto_server") or exe
     if not Path(exe).exists():
         pytest.skip("moto_server is not installed (pip install 'moto[server]', part of semiemo[dev])")
     port = _free_port()

@@ -33,7 +33,7 @@ def test_folder_without_manifest_points_to_the_dir_spec(tmp_path):
 
 
 def test_unknown_spec_lists_the_kinds():
-    with pytest.raises(ValueError, match="synthetic, casia, iemocap"):
+    with pytest.raises(ValueError, match="synthetic, clusters, casia, iemocap"):
         load_corpus("no_such_corpus_anywhere")
 
 

@@ -144,5 +144,9 @@ def test_paper_budget_step_count_follows_the_spec():
     sc = parse_synthetic_spec("unlabeled=500000")
     labeled = sc.n_acted + sc.n_wild_labeled
     c = cfgs[0]
-    want = math.ceil(labeled * (1 - 1 / 5) * (1 - c.protocol.validation_fraction) * c.label_fraction / c.train.batch_size)
-    assert steps_per_epoch(cfgs[0], None, folds=5) == want
+    labeled_pass = math.ceil(labeled * (1 - 1 / 5) * (1 - c.protocol.validation_fraction) * c.label_fraction
+                             / c.train.batch_size)
+    pool_pass = math.ceil(sc.n_unlabeled / (c.train.mu * c.train.batch_size))
+    # train.budget's rule: an SSL epoch is the longer of a labeled pass and a pool pass at μ·B rows a step
+    assert pool_pass > labeled_pass
+    assert steps_per_epoch(cfgs[0], None, folds=5) == max(labeled_pass, pool_pass)

@@ -20,6 +20,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from semiemo import storage
 from semiemo.scale import fit as fitting
 from semiemo.scale.measure import (
     FEATURIZER, SSL_METHOD, featurize_run, pool_manifest, single_process_rate, train_run,
@@ -127,6 +128,10 @@ def _cluster_run(cfg: StudyConfig, n: int, stores: Path, log: Callable[[str], No
     if ray.is_initialized():
         raise RuntimeError("a cluster run needs Ray not yet initialised in this process; call ray.shutdown() first")
     per_node = max(1, cfg.local_cpus // cfg.nodes)
+    # Every node of this local cluster is a process on this machine: the store folder is shared by
+    # construction, so it is declared shared (a real multi-node cluster needs a URI root instead).
+    shared_before = os.environ.get(storage.SHARED_ENV)
+    os.environ[storage.SHARED_ENV] = "1"
     cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": per_node, "include_dashboard": False})
     try:
         for _ in range(cfg.nodes - 1):
@@ -143,6 +148,10 @@ def _cluster_run(cfg: StudyConfig, n: int, stores: Path, log: Callable[[str], No
     finally:
         ray.shutdown()
         cluster.shutdown()
+        if shared_before is None:
+            os.environ.pop(storage.SHARED_ENV, None)
+        else:
+            os.environ[storage.SHARED_ENV] = shared_before
 
 
 def _fits(cfg: StudyConfig, records: list[dict[str, Any]]) -> dict[str, Any]:
