@@ -29,7 +29,7 @@ demo: $(STAMP)
 	$(BIN)/semiemo demo
 
 test: $(DEV_STAMP)
-	$(BIN)/python -m pytest -m "not slow" -q
+	$(BIN)/python -m pytest -m "not slow" -q --durations=15
 
 test-slow: $(DEV_STAMP)
 	$(BIN)/python -m pytest -m slow -q

@@ -140,6 +140,8 @@ def _job(data, train, fault=None):
     return DistributedFold("supervised", {}, train, model_spec(data), seed=0, fault=fault)
 
 
+@pytest.mark.slow  # ~70 s on 2 cores; `make test-slow` runs it. In `make test`, the 2-node pipeline tests above
+# and tests/test_distributed_train.py's SIGKILLed-worker restart cover placement across nodes and resume.
 def test_killed_node_run_waits_resumes_from_checkpoint_and_counts_every_epoch_once(two_node_cluster, s3_root,
                                                                                   tmp_path, capfd, monkeypatch):
     """The node of one rank is removed at epoch 3; the restarted group cannot be placed (1 CPU left) and
@@ -182,7 +184,7 @@ def test_killed_node_run_waits_resumes_from_checkpoint_and_counts_every_epoch_on
     assert result.epochs_run == 4
 
 
-@pytest.mark.slow  # ~45 s together on 2 cores; `make test-slow` runs them (the kill-a-node test stays in `make test`)
+@pytest.mark.slow  # ~45 s together on 2 cores; `make test-slow` runs them
 def test_out_of_retries_ends_in_one_line_with_checkpoint_and_resume(two_node_cluster, s3_root, tmp_path):
     data = _fold_data(seed=4)
     train = TrainConfig(epochs=3, batch_size=16, num_threads=1, max_failures=0)
@@ -198,7 +200,7 @@ def test_out_of_retries_ends_in_one_line_with_checkpoint_and_resume(two_node_clu
     assert "resume:" in line
 
 
-@pytest.mark.slow  # ~45 s together on 2 cores; `make test-slow` runs them (the kill-a-node test stays in `make test`)
+@pytest.mark.slow  # ~45 s together on 2 cores; `make test-slow` runs them
 def test_workers_that_cannot_be_placed_give_up_after_the_timeout_with_one_line(two_node_cluster, s3_root):
     data = _fold_data(seed=5)
     train = TrainConfig(epochs=1, batch_size=16, num_threads=1, placement_timeout_s=12)
