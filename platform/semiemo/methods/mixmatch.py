@@ -11,10 +11,11 @@ Paper 000's full objective adds cross-entropy on its acted and labeled internet 
 belongs to the `mmmd` method — the baseline here is MixMatch alone.
 
 Defaults are MixMatch's own (Berthelot et al. 2019, §4: T = 0.5, K = 2, α = 0.75, λ_U = 100, λ_U ramped
-up linearly over the first 16k of 1,024k steps; USB's `mixmatch` configs likewise use
-`ulb_loss_ratio: 100`, `unsup_warm_up: 1/64`). L_U above is MixMatch's own scale, the squared error
-averaged over the L classes as well as the rows (a 1/L factor), so a guessed label that disagrees
+up linearly over the first 16k of 1,024k steps). L_U above is MixMatch's own scale, the squared error
+averaged over the L classes as well as the rows (a 1/L factor; USB's `mixmatch` computes the same
+`mse_loss(...).mean(dim=1)`, with λ_U = 75 in its CIFAR-10 configs), so a guessed label that disagrees
 with the prediction gives L_U of order 0.01-0.1 and only λ_U ~ 100 puts it beside L_X (order 1).
+The ramp is a share of the step budget: runs of a few dozen steps meet the full λ_U almost at once.
 Paper 000's best λ_U = 0.01 (Fig. 5a) is a property of its MMMD objective, which has two more
 supervised passes per epoch (`mmmd` keeps it); as this baseline's default it made L_U inert: on the
 positive control λ_U = 0.01 and λ_U = 0 gave the same UA on every seed (issue 23). Paper 000 does not
