@@ -5,6 +5,11 @@ and an interrupted analysis resumes its Tune sweep (finished trials are not trai
 that cannot run (its corpus is not on this machine) or fails is recorded with its reason and the rest
 go on; nothing is dropped from the index.
 
+Runs in pieces: `select` (the CLI's `--group` / `--only`, `analysis.groups`) names the analyses one
+invocation runs; the index still lists every analysis with its last recorded status, so the pieces
+merge into one report, and the closing summary counts outcomes over all of them and names the groups
+still to run, with their commands.
+
 Layout (`<out>` = `$SEMIEMO_HOME/reproduce/<budget>` unless given):
 
     <out>/index.md, index.html   the summary table and every analysis's section (figures inline in HTML)
@@ -24,6 +29,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
+from semiemo.analysis.groups import group_of
+from semiemo.analysis.index_report import counts_line
 from semiemo.analysis.index_report import fmt_wall as _wall
 from semiemo.analysis.reproduce import (STATUS, read_status, render, reproduce_root, reproduce_sweeps,
                                         search_spaces_dir, spec_digest, write_status)
@@ -100,12 +107,14 @@ def reproduce_all(budget: str = "quick", *, corpus: str | None = None, address: 
                   names: list[str] | None = None, resume: bool = True, spaces: Path | None = None,
                   data: Callable[[SearchSpace], Any] | None = None, progress: bool = True,
                   after_each: Callable[[dict[str, Any]], None] | None = None,
-                  optuna_storage: str | None = None) -> list[dict[str, Any]]:
+                  optuna_storage: str | None = None, select: list[str] | None = None) -> list[dict[str, Any]]:
     """Run every planned analysis; returns one status dict per analysis (also in `<out>/*/status.json`).
 
     `data(spec)`: a FeatureSet per analysis instead of loading its corpus (tests). `after_each(status)` is
-    called after each analysis (done, skipped or not run), e.g. to stop early."""
+    called after each analysis (done, skipped or not run), e.g. to stop early. `select`: run only these
+    analyses (one piece); the others keep their recorded status in the index and the returned list."""
     from rich.console import Console
+    from rich.markup import escape
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from semiemo.tune.runner import run_sweep, sweep_dir
@@ -114,29 +123,38 @@ def reproduce_all(budget: str = "quick", *, corpus: str | None = None, address: 
     root.mkdir(parents=True, exist_ok=True)
     storage = str(storage_dir or reproduce_sweeps(budget))  # a folder or a URI (semiemo.storage)
     planned = plan(budget, corpus, names, spaces)
+    chosen = set(select) if select is not None else {p.name for p in planned}
     statuses: dict[str, dict[str, Any]] = {}
     for p in planned:  # what earlier runs left: the index shows it until this run replaces it
         st = read_status(root / p.name)
-        statuses[p.name] = st if st else _not_run(p, budget, "not reached yet")
+        why = "not reached yet" if p.name in chosen else f"not in this piece (group `{group_of(p.name)}`)"
+        statuses[p.name] = st if st else _not_run(p, budget, why)
     header = _header(budget, corpus, address)
     console = Console(highlight=False)
     t_start, ran, skipped = time.time(), [], []
-    totals = {p.name: trial_budget(p.spec) if p.spec else 0 for p in planned}
+    pieces = [p for p in planned if p.name in chosen]
+    totals = {p.name: trial_budget(p.spec) if p.spec else 0 for p in pieces}
+    if len(pieces) < len(planned):
+        console.print(f"this piece: {len(pieces)} of {len(planned)} analyses, {sum(totals.values())} trials "
+                      f"({', '.join(p.name for p in pieces)})")
 
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=console, disable=not progress, transient=False) as bar:
-        all_task = bar.add_task(f"[bold]reproduce --all --budget {budget}", total=len(planned))
+        all_task = bar.add_task(f"[bold]reproduce --all --budget {budget}", total=len(pieces))
         trials_task = bar.add_task("trials", total=sum(totals.values()))
         done_trials = 0
-        for p in planned:
+        for i, p in enumerate(pieces, start=1):
             prior = read_status(root / p.name)
             if p.spec is None:
                 st = _not_run(p, budget, f"invalid search space: {p.error}", status="error")
             elif resume and prior and prior.get("status") == "done" and prior.get("spec_digest") == spec_digest(p.spec):
                 st = prior
                 skipped.append(p.name)
-                console.print(f"[dim]skip[/] {p.name}: done earlier ({prior.get('outcome')}, {prior.get('finished')})")
+                console.print(f"[dim]skip[/] {escape(f'[{i}/{len(pieces)}]')} {p.name}: done earlier ({prior.get('outcome')}, "
+                              f"{prior.get('finished')})")
             else:
+                console.print(f"{escape(f'[{i}/{len(pieces)}]')} {p.name} (group {group_of(p.name)}): {totals[p.name]} trials, "
+                              f"{_wall(time.time() - t_start)} into this piece")
                 st = _run_one(p, budget, root, storage, address, resume, data, bar, trials_task, done_trials,
                               sweep_dir, functools.partial(run_sweep, optuna_storage=optuna_storage))
                 ran.append(p.name)
@@ -153,10 +171,29 @@ def reproduce_all(budget: str = "quick", *, corpus: str | None = None, address: 
     with (root / "runs.jsonl").open("a") as f:
         f.write(json.dumps({"started": time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(t_start)),
                             "wall_s": round(wall, 1), "budget": budget, "corpus": corpus or "synthetic",
-                            "ran": ran, "skipped": skipped}) + "\n")
+                            "ran": ran, "skipped": skipped,
+                            "selected": None if select is None else [p.name for p in pieces]}) + "\n")
     _write(root, planned, statuses, header, t_start)
+    for line in merged_summary([statuses[p.name] for p in planned], budget):
+        console.print(line)
     console.print(f"index: {root / 'index.md'}  ·  {root / 'index.html'}  ·  wall {_wall(wall)}")
     return [statuses[p.name] for p in planned]
+
+
+def merged_summary(statuses: list[dict[str, Any]], budget: str) -> list[str]:
+    """What every piece so far adds up to: outcome counts over all analyses, per group how many are done
+    and their own wall time, and the command for each group with analyses still to run."""
+    lines = [f"all pieces so far: {counts_line(statuses)}"]
+    by_group: dict[str, list[dict[str, Any]]] = {}
+    for st in statuses:
+        by_group.setdefault(group_of(st["name"]), []).append(st)
+    for group, sts in by_group.items():
+        done = [s for s in sts if s.get("status") == "done"]
+        wall = sum(float(s.get("wall_s") or 0) for s in done)
+        todo = len(sts) - len(done)
+        lines.append(f"  {group:<8} {len(done)}/{len(sts)} done, {_wall(wall) if done else '—'} of analysis wall time"
+                     + (f"; to run: semiemo reproduce --all --budget {budget} --group {group}" if todo else ""))
+    return lines
 
 
 def _run_one(p: Planned, budget: str, root: Path, storage: str, address: str | None, resume: bool,

@@ -24,6 +24,9 @@ def reproduce(
                                        help="Optuna RDB URL for the studies, e.g. postgresql+psycopg://user@host/db "
                                             "(pip install semiemo[postgres]); default SQLite per sweep, one machine only"),
     resume: bool = typer.Option(True, "--resume/--no-resume", help="Skip finished analyses and trials"),
+    group: str = typer.Option(None, "--group", help="With --all: run only these groups (comma-separated: control, "
+                              "ssl, cmdm, cmkt, ssgan, mmmd, avspnet); the index merges every piece run so far"),
+    only: str = typer.Option(None, "--only", help="With --all: run only these analyses (comma-separated names)"),
     estimate: bool = typer.Option(False, "--estimate", help="With --budget paper: count the paper budget's steps and "
                                   "measure their per-step cost here, instead of running it"),
     snapshot_out: str = typer.Option(None, "--snapshot-out", help="With --estimate: write the measurement data "
@@ -60,15 +63,27 @@ def reproduce(
         estimate_all(None if all_ or not name else [name], measure_steps=measure_steps, out=out_dir,
                      snapshots=snapshots, snapshot_out=snapshot_out)
         return
+    if (group or only) and not all_:
+        console.print("[red]--group and --only pick pieces of --all; add --all (one analysis: `semiemo reproduce NAME`)[/]")
+        raise typer.Exit(2)
     if all_:
-        from semiemo.analysis.reproduce_all import reproduce_all
+        from semiemo.analysis import groups as grp
+        from semiemo.analysis.reproduce_all import plan, reproduce_all
 
         if unlabeled:
             console.print("[red]--unlabeled applies to one analysis; run `semiemo reproduce NAME --unlabeled ...`[/]")
             raise typer.Exit(2)
+        select = None
+        if group or only:
+            try:
+                select = grp.select([p.name for p in plan(budget, None if corpus == "synthetic" else corpus)],
+                                    grp.split_list(group), grp.split_list(only))
+            except ValueError as e:
+                console.print(f"[red]{e}[/]")
+                raise typer.Exit(2) from None
         with _reports(budget, out_dir):
             reproduce_all(budget, corpus=None if corpus == "synthetic" else corpus, address=address, out_dir=out_dir,
-                          resume=resume, optuna_storage=optuna_storage)
+                          resume=resume, optuna_storage=optuna_storage, select=select)
         return
     if not name:
         console.print("[red]give an analysis NAME, --all, or --list[/]")
@@ -101,14 +116,16 @@ def _print_list(console, out_dir: str | None) -> None:
     from semiemo.analysis.coverage import source_coverage
     from semiemo.analysis.index_report import OUTCOME_LABEL
 
+    from semiemo.analysis.groups import group_of
+
     table = Table(show_lines=False)
     table.add_column("analysis", no_wrap=True)
-    for col in ("paper", "corpora", "last run", "budget", "outcome"):
+    for col in ("group", "paper", "corpora", "last run", "budget", "outcome"):
         table.add_column(col)
     table.add_column("verdict", ratio=1)
     for _, r in repro.list_analyses(out_dir).iterrows():
         verdict = r["verdict"] if len(r["verdict"]) <= 110 else r["verdict"][:107] + "…"
-        table.add_row(r["name"], r["paper"], r["variants"], r["status"] + (f" ({r['finished']})" if r["finished"] else ""),
+        table.add_row(r["name"], group_of(r["name"]), r["paper"], r["variants"], r["status"] + (f" ({r['finished']})" if r["finished"] else ""),
                       r["budget"], OUTCOME_LABEL.get(r["outcome"], r["outcome"]) if r["status"] != "not run" else "",
                       verdict)
     console.print(table)

@@ -9,6 +9,19 @@ Per step:
   L = L_X + λ_U(t) · L_U                              (20-22) L_X cross-entropy on X'', L_U = (1/L)·mean ||q − p||² on U''
 Paper 000's full objective adds cross-entropy on its acted and labeled internet sets; that curriculum
 belongs to the `mmmd` method — the baseline here is MixMatch alone.
+
+Defaults are MixMatch's own (Berthelot et al. 2019, §4: T = 0.5, K = 2, α = 0.75, λ_U = 100, λ_U ramped
+up linearly over the first 16k of 1,024k steps). L_U above is MixMatch's own scale, the squared error
+averaged over the L classes as well as the rows (a 1/L factor; USB's `mixmatch` computes the same
+`mse_loss(...).mean(dim=1)`, with λ_U = 75 in its CIFAR-10 configs), so a guessed label that disagrees
+with the prediction gives L_U of order 0.01-0.1 and only λ_U ~ 100 puts it beside L_X (order 1).
+The ramp is a share of the step budget: runs of a few dozen steps meet the full λ_U almost at once.
+Paper 000's best λ_U = 0.01 (Fig. 5a) is a property of its MMMD objective, which has two more
+supervised passes per epoch (`mmmd` keeps it); as this baseline's default it made L_U inert: on the
+positive control λ_U = 0.01 and λ_U = 0 gave the same UA on every seed (issue 23). Paper 000 does not
+state its MixMatch baseline's T and λ_U (it cites Berthelot et al.); spec mmmd's guess "the same λ_U as
+MMMD" would leave that baseline without an unlabeled term, so Table 1's MixMatch row
+(`search_spaces/mmmd_table1.yaml`) runs MixMatch's own defaults too.
 """
 
 from __future__ import annotations
@@ -29,8 +42,9 @@ from semiemo.methods.ssl_math import (
 
 @dataclass
 class MixMatchHParams:
-    temperature: float = field(default=0.3, metadata={"doc": "T, sharpening temperature, paper 000 eq. 8 (best in Fig. 5b)"})
-    unsup_weight: float = field(default=0.01, metadata={"doc": "λ_U, weight of L_U, paper 000 eq. 22 (best in Fig. 5a)"})
+    temperature: float = field(default=0.5, metadata={"doc": "T, sharpening temperature, eq. 8 (MixMatch §4: 0.5; paper 000 Fig. 5b's 0.3 is MMMD's)"})
+    unsup_weight: float = field(default=100.0, metadata={
+        "doc": "λ_U, weight of L_U, eq. 22 (MixMatch §4: 100 for its 1/L-scaled L_U; paper 000's 0.01 is MMMD's, inert here)"})
     augmentations: int = field(default=2, metadata={"doc": "K augmentations per unlabeled row, eq. 7 (paper 000 silent; MixMatch's K=2)"})
     mixup_alpha: float = field(default=0.75, metadata={"doc": "α of λ ~ Beta(α, α), paper 000 eq. 9; 0 turns MixUp off (λ' = 1)"})
     noise_std: float = field(default=0.15, metadata={
