@@ -43,3 +43,11 @@ def test_only_flags_the_user_typed_count_as_explicit():
 
     assert CliRunner().invoke(app, ["--epochs", "30"]).exit_code == 0
     assert seen[-1] == {"train.epochs"}  # typed, even though equal to the default
+
+
+def test_a_recipe_names_the_stored_views_and_a_views_flag_wins_over_them():
+    fragment = {"method": "fixmatch", "views": {"weak": 4, "strong": 4}}
+    assert apply_recipe(ExperimentConfig(), fragment, explicit=set()).views == {"weak": 4, "strong": 4}
+    assert apply_recipe(ExperimentConfig(views="strong:2"), fragment, explicit={"views"}).views == {"strong": 2}
+    with pytest.raises(ValueError, match="medium"):
+        ExperimentConfig(views="medium:4")

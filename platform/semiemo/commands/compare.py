@@ -8,6 +8,8 @@ from typing import Optional
 
 import typer
 
+from semiemo.commands.train import VIEWS_HELP
+
 DEFAULT_METHODS = "supervised,pseudo_label,pi_model,temporal_ensembling,mean_teacher,mixmatch,fixmatch,sae"
 
 
@@ -62,7 +64,7 @@ def claim_output(out_dir: Path, overwrite: bool) -> None:
 
 RECIPE_PATHS = {"features": "features", "protocol": "protocol.name", "folds": "protocol.folds",
                 "epochs": "train.epochs", "batch_size": "train.batch_size", "mu": "train.mu",
-                "steps_per_epoch": "train.steps_per_epoch", "lr": "train.lr", "label_map": "label_map"}
+                "steps_per_epoch": "train.steps_per_epoch", "lr": "train.lr", "label_map": "label_map", "views": "views"}
 
 
 def register(app: typer.Typer) -> None:
@@ -93,6 +95,7 @@ def register(app: typer.Typer) -> None:
         overwrite: bool = typer.Option(False, "--overwrite", help="replace the results already in the output folder"),
         recipe: Optional[str] = typer.Option(None, "--recipe", help="a named recipe (ssl_speech) or YAML: its budget and "
                                              "protocol fill in flags not given; its method's parameters apply to that method"),
+        views: Optional[str] = typer.Option(None, "--views", help=VIEWS_HELP),
     ) -> None:
         """Run each method through the experiment runner on the same data; write comparison.md/.png."""
         from pydantic import ValidationError
@@ -110,7 +113,7 @@ def register(app: typer.Typer) -> None:
                 name="compare", corpus=corpus, features=feature_list,
                 protocol=ProtocolConfig(name=protocol, folds=folds, max_folds=max_folds),
                 label_fraction=label_fraction, seeds=list(range(seeds)), unlabeled=unlabeled,
-                unlabeled_quantity=unlabeled_quantity, label_map=label_map,
+                unlabeled_quantity=unlabeled_quantity, label_map=label_map, views=views,
                 train=TrainConfig(epochs=epochs, batch_size=batch_size, mu=mu, steps_per_epoch=steps_per_epoch, lr=lr),
             )
         except ValidationError as e:
@@ -129,10 +132,16 @@ def register(app: typer.Typer) -> None:
         claim_output(out_dir, overwrite)
         base = base.model_copy(update={"output_dir": str(out_dir / "runs")})
         done = lambda method, rows: console.print(f"[green]done[/] {method}: {len(rows)} run(s)")  # noqa: E731
-        results = run_comparison(base, names, params, on_method_done=done)
+        from semiemo.features.audio_views import MissingStoredViews
+
+        try:
+            results = run_comparison(base, names, params, on_method_done=done)
+        except MissingStoredViews as e:
+            raise typer.BadParameter(str(e), param_hint="--views")
         setup = (f"corpus `{corpus}`" + (f", unlabeled pool `{unlabeled}`" if unlabeled else "")
                  + f", features `{features}`, protocol `{protocol}`, label fraction {label_fraction}, "
-                 f"seeds {list(range(seeds))}, {epochs} epochs, B={batch_size}, μ={mu}, label map `{label_map}`")
+                 f"seeds {list(range(seeds))}, {epochs} epochs, B={batch_size}, μ={mu}, label map `{label_map}`"
+                 + (f", stored audio views `{','.join(f'{p}:{k}' for p, k in base.views.items())}`" if base.views else ""))
         paths = write_report(results, out_dir, title=f"Methods on {corpus}", setup=setup)
         typer.echo(markdown_table(summarize(results)))  # plain: rich would wrap the table rows
         for kind, path in paths.items():

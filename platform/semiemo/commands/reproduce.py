@@ -88,10 +88,19 @@ def reproduce(
     if not name:
         console.print("[red]give an analysis NAME, --all, or --list[/]")
         raise typer.Exit(2)
-    with _reports(budget, out_dir):
-        result = repro.reproduce(name, corpus=None if corpus == "synthetic" else corpus, budget=budget,
-                                 out_dir=out_dir, address=address, resume=resume, unlabeled=unlabeled,
-                                 optuna_storage=optuna_storage)
+    try:
+        repro.spec_path(name)
+    except FileNotFoundError as e:
+        console.print(f"[red]{e}[/]")
+        raise typer.Exit(2)
+    try:
+        with _reports(budget, out_dir):
+            result = repro.reproduce(name, corpus=None if corpus == "synthetic" else corpus, budget=budget,
+                                     out_dir=out_dir, address=address, resume=resume, unlabeled=unlabeled,
+                                     optuna_storage=optuna_storage)
+    except FileNotFoundError as e:  # a corpus that is not on this machine: skipped, said why (as `--all` does)
+        console.print(f"[yellow]{name} skipped[/]: its data is not on this machine — {e}")
+        return
     console.print(f"figure  {result['figure']}")
     console.print(f"report  {result['report']}")
     console.print(result["verdict"])

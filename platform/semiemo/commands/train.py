@@ -58,7 +58,10 @@ RECIPE_PATHS = {"features": "features", "method": "method", "protocol": "protoco
                 "label_fraction": "label_fraction", "epochs": "train.epochs", "batch_size": "train.batch_size",
                 "mu": "train.mu", "steps_per_epoch": "train.steps_per_epoch", "lr": "train.lr",
                 "patience": "train.patience", "sets": "method_params", "normalization": "normalization",
-                "label_map": "label_map", "fusion": "fusion", "unlabeled": "unlabeled"}
+                "label_map": "label_map", "fusion": "fusion", "unlabeled": "unlabeled", "views": "views"}
+
+VIEWS_HELP = ("stored audio views the methods' weak/strong views come from, e.g. weak:4,strong:4 (POLICY:K, as made by "
+              "`featurize --views K --augment POLICY`); default: feature-space views")
 
 
 def explicit_paths(ctx: typer.Context, paths: dict[str, str]) -> set[str]:
@@ -115,6 +118,7 @@ def train(
     address: Optional[str] = typer.Option(None, "--address", help="Ray address; default $RAY_ADDRESS or a local Ray"),
     recipe: Optional[str] = typer.Option(None, "--recipe", help="a named recipe (ssl_speech) or a recipe YAML: fills in "
                                          "every setting not given as a flag (semiemo/recipes/)"),
+    views: Optional[str] = typer.Option(None, "--views", help=VIEWS_HELP),
 ) -> None:
     """Train and test one method under a protocol; print a results table, write results.parquet and TensorBoard."""
     from pydantic import ValidationError
@@ -134,7 +138,7 @@ def train(
             method=method, method_params=parse_sets(sets), fusion=fusion, normalization=normalization,
             fuzzy_labels=fuzzy_labels, label_map=label_map, protocol=ProtocolConfig(name=protocol, folds=folds, max_folds=max_folds),
             label_fraction=label_fraction, unlabeled=unlabeled, unlabeled_shares_speakers=unlabeled_shares_speakers,
-            unlabeled_quantity=unlabeled_quantity, seeds=parse_seeds(seeds),
+            unlabeled_quantity=unlabeled_quantity, seeds=parse_seeds(seeds), views=views,
             train=TrainConfig(epochs=epochs, batch_size=batch_size, mu=mu, steps_per_epoch=steps_per_epoch, lr=lr,
                               workers=workers, patience=patience, max_failures=max_failures,
                               placement_timeout_s=placement_timeout),
@@ -150,7 +154,12 @@ def train(
         from semiemo.ray_runtime import init_ray
 
         init_ray(address)
-    df = run_experiment(cfg)
+    from semiemo.features.audio_views import MissingStoredViews
+
+    try:
+        df = run_experiment(cfg)
+    except MissingStoredViews as e:
+        raise typer.BadParameter(str(e), param_hint="--views")
     console.print(results_table(df, title=f"{cfg.method} on {cfg.corpus} ({cfg.protocol.name}, {','.join(cfg.features)})"))
     from semiemo.storage import join
 

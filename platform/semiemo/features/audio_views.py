@@ -118,3 +118,73 @@ def load_views(corpus: str | pd.DataFrame, feature: str, augment: str = "strong"
     ids = np.asarray(manifest["utt_id"].astype(str) if utt_ids is None else utt_ids, dtype=object)
     loaded = entry.load_groups(ids)
     return ViewSet(ids, loaded.present, loaded.fields, fz.policy, fz.views)
+
+
+class MissingStoredViews(ValueError):
+    """Asked-for stored views that are not in the store (or not finished): names the entry and the command."""
+
+
+def featurize_command(corpus: str, feature: str, augment: str, views: int, seed: int = 0,
+                      store_root: str | None = None) -> str:
+    """The `semiemo featurize` command that renders these views (the fix a MissingStoredViews names)."""
+    return (f"semiemo featurize --corpus {corpus} --features {feature} --views {views} --augment {augment}"
+            + (f" --augment-seed {seed}" if seed else "") + (f" --store {store_root}" if store_root else ""))
+
+
+def stored_view_entries(corpus: str, features: list[str], augment: str, views: int, seed: int = 0,
+                        store_root: str | None = None) -> list[tuple[AudioViews, Any]]:
+    """(featurizer, store entry) of the stored views of each feature of `features`; raises MissingStoredViews,
+    naming the entry and the featurize command, where one is absent or unfinished. Reads only metadata."""
+    from semiemo.corpora import load_manifest
+    from semiemo.corpora.manifest import manifest_hash
+    from semiemo.features.store import FeatureStore, store_key
+
+    mhash = manifest_hash(load_manifest(corpus))
+    store = FeatureStore(store_root)
+    out = []
+    for feature in dict.fromkeys(f.split(".")[0] for f in features):
+        fz = make_views([feature], views, augment, seed)[0]
+        entry = store.entry(store_key(mhash, fz))
+        meta = entry.meta()
+        if meta is None or not meta.get("complete", False):
+            state = "is not in" if meta is None else "is unfinished in"
+            raise MissingStoredViews(
+                f"stored {augment} views (K={views}) of {feature!r} for corpus {corpus!r}: store entry {entry.key} "
+                f"{state} the feature store {store.uri}; make them with: "
+                f"{featurize_command(corpus, feature, augment, views, seed, store_root)} "
+                f"(or drop '{augment}:{views}' from --views to use feature-space views)")
+        out.append((fz, entry))
+    return out
+
+
+def read_stored_views(corpus: str, features: list[str], groups: dict[str, bool], augment: str, views: int,
+                      utt_ids: Any, seed: int = 0, store_root: str | None = None) -> "RowViews":
+    """Stored views of `corpus` under policy `augment` with K=`views`, row-aligned with `utt_ids`, for the
+    FeatureSet groups in `groups` (group -> True where it is a fixed-shape group views can replace).
+
+    Never featurizes: a training run that asks for views which are not stored (or not finished) fails
+    with `MissingStoredViews`, naming the store entry and the featurize command that makes it."""
+    from semiemo.features import field_layout
+    from semiemo.train.view_bank import RowViews
+
+    entries = stored_view_entries(corpus, features, augment, views, seed, store_root)
+    ids = np.asarray(utt_ids, dtype=object)
+    present = np.ones(len(ids), dtype=bool)
+    fields: dict[str, np.ndarray] = {}
+    for fz, entry in entries:
+        specs = entry.field_specs()
+        layout = field_layout(fz.base, {k: np.dtype(s.dtype) for k, s in specs.items()})
+        wanted = {group: stored for group, stored in layout.groups.items() if groups.get(group)}
+        if not wanted:
+            continue
+        loaded = entry.load_groups(ids, list(wanted.values()))
+        present &= loaded.present
+        for group, stored in wanted.items():
+            arr = loaded.fields[stored]
+            full = np.zeros((len(ids), *arr.shape[1:]), dtype=np.float32)
+            full[loaded.present] = arr
+            fields[group] = full
+    if not fields:
+        raise MissingStoredViews(f"stored {augment} views of {features} hold none of the run's fixed-shape feature "
+                                 f"groups {sorted(g for g, ok in groups.items() if ok)}: nothing for the views to replace")
+    return RowViews(augment, present, fields, views)

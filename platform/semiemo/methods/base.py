@@ -20,13 +20,31 @@ from semiemo.models.spec import ModelSpec  # noqa: F401  (re-exported: a method'
 
 
 @dataclass
+class StoredViews:
+    """Stored audio views of a batch's rows under one policy, drawn by the trainer (`train.view_bank`).
+
+    `draws[d]` maps feature group -> [B, *shape]: for each row one of its stored views (distinct views
+    across draws where the row has enough). `present[i]` is False where row i has no stored views (its
+    rendering failed, or it came from a pool that was never featurized with views): those rows get the
+    feature-space view instead (`methods.views`).
+    """
+
+    draws: tuple[dict[str, torch.Tensor], ...]
+    present: torch.Tensor
+
+    def to(self, device: torch.device | str) -> "StoredViews":
+        return StoredViews(tuple({k: v.to(device) for k, v in d.items()} for d in self.draws), self.present.to(device))
+
+
+@dataclass
 class Batch:
     """A minibatch. `inputs` maps feature group -> tensor [B, ...].
 
     `targets` are class distributions [B, C] (one-hot for hard labels, soft for fuzzy labels from
     votes); `labels` is their argmax [B] (or -1 where unknown). `index` is each row's position in the
     training pool, so methods can keep per-sample state (temporal ensembling). `lengths` holds valid
-    lengths of padded sequence groups.
+    lengths of padded sequence groups. `stored_views` maps an audio-view policy ("weak", "strong") to
+    stored views of these rows, when the run has them (empty: feature-space views only).
     """
 
     inputs: dict[str, torch.Tensor]
@@ -34,6 +52,7 @@ class Batch:
     targets: torch.Tensor | None = None
     labels: torch.Tensor | None = None
     lengths: dict[str, torch.Tensor] = field(default_factory=dict)
+    stored_views: dict[str, StoredViews] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return int(self.index.shape[0])
@@ -46,6 +65,7 @@ class Batch:
             targets=mv(self.targets),
             labels=mv(self.labels),
             lengths={k: v.to(device) for k, v in self.lengths.items()},
+            stored_views={k: v.to(device) for k, v in self.stored_views.items()},
         )
 
 

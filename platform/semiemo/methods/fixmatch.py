@@ -5,6 +5,7 @@ Per step, with B labeled and μ·B unlabeled rows (μ is the trainer's `mu`):
   p̃ = M_θ(WA(u)), ỹ = argmax p̃                                  eq. 3   weak view: dropout
   L(B^U) = (1/|B^U|) Σ 1{max p̃ > τ} · CE(M_θ(SA(u)), ỹ)          eq. 4   strong view: SpecAugment
   L = L(B^L) + λ · L(B^U)                                       eq. 1
+WA and SA are stored audio views (weak / strong policy) where the run has them (`methods.views`).
 """
 
 from __future__ import annotations
@@ -49,15 +50,15 @@ class FixMatch(Method):
         self.views = Views(hparams.weak_dropout, dict(spec.pad_sides))
 
     def train_step(self, labeled: Batch, unlabeled: Batch | None, info: StepInfo) -> dict[str, torch.Tensor]:
-        sup_loss = soft_cross_entropy(self.model(self.views(self.hp.labeled_view, labeled.inputs, labeled.lengths), labeled.lengths),
+        sup_loss = soft_cross_entropy(self.model(self.views.of(self.hp.labeled_view, labeled), labeled.lengths),
                                       labeled.targets)
         if unlabeled is None:
             return {"loss": sup_loss, "sup_loss": sup_loss.detach()}
         with torch.no_grad():
-            weak_probs = self.model(self.views("weak", unlabeled.inputs), unlabeled.lengths).softmax(-1)  # p̃, eq. 3
+            weak_probs = self.model(self.views.of("weak", unlabeled), unlabeled.lengths).softmax(-1)  # p̃, eq. 3
         pseudo_labels = weak_probs.argmax(dim=-1)                                                     # ỹ, eq. 3
         mask = confidence_mask(weak_probs, self.hp.threshold)                                          # 1{max p̃ > τ}
-        strong_logits = self.model(self.views("strong", unlabeled.inputs, unlabeled.lengths), unlabeled.lengths)
+        strong_logits = self.model(self.views.of("strong", unlabeled), unlabeled.lengths)
         unsup_loss = (mask * F.cross_entropy(strong_logits, pseudo_labels, reduction="none")).mean()   # eq. 4
         loss = sup_loss + self.hp.unsup_weight * unsup_loss                                            # eq. 1
         return {"loss": loss, "sup_loss": sup_loss.detach(), "unsup_loss": unsup_loss.detach(),

@@ -15,10 +15,10 @@ from dataclasses import dataclass, field, replace
 import torch
 
 from semiemo import models
-from semiemo.methods import augment
 from semiemo.methods.base import Batch, Method, ModelSpec, StepInfo
 from semiemo.methods.plan import TrainingPlan
 from semiemo.methods.registry import register
+from semiemo.methods.views import check_stored_policy, noisy_concat
 from semiemo.methods.ssl_math import (
     concat_inputs, ema_update, sigmoid_rampup, soft_cross_entropy, squared_l2_per_class, training_progress,
 )
@@ -34,6 +34,8 @@ class MeanTeacherHParams:
     ema_decay_after_rampup: float = field(default=0.999, metadata={"doc": "α afterwards (Tarvainen & Valpola)"})
     noise_std: float = field(default=0.15, metadata={"doc": "σ of Gaussian input noise η (Tarvainen & Valpola 2017)"})
     predict_with: str = field(default="teacher", metadata={"doc": "'teacher' (the paper's reported model) or 'student'"})
+    audio_view: str = field(default="weak", metadata={
+        "doc": "stored audio-view policy (weak | strong) that replaces η where the run has stored views (`train --views`)"})
 
 
 @register
@@ -51,18 +53,18 @@ class MeanTeacher(Method):
         super().__init__(spec, hparams, num_unlabeled)
         if hparams.predict_with not in ("teacher", "student"):
             raise ValueError(f"mean_teacher predict_with must be 'teacher' or 'student', got {hparams.predict_with!r}")
+        check_stored_policy("mean_teacher", "audio_view", hparams.audio_view)
         self.model = models.build_classifier(spec)  # the student θ
         self.teacher = copy.deepcopy(self.model)     # θ'
         self.teacher.requires_grad_(False)
 
     def train_step(self, labeled: Batch, unlabeled: Batch | None, info: StepInfo) -> dict[str, torch.Tensor]:
-        inputs, lengths = labeled.inputs, labeled.lengths
-        if unlabeled is not None:
-            inputs = concat_inputs(labeled.inputs, unlabeled.inputs)
-            lengths = concat_inputs(labeled.lengths, unlabeled.lengths)
-        student_logits = self.model(augment.add_noise(inputs, self.hp.noise_std), lengths)
+        lengths = labeled.lengths if unlabeled is None else concat_inputs(labeled.lengths, unlabeled.lengths)
+        hp = self.hp  # student and teacher see independent views: two noise draws, or two different stored views
+        student_logits = self.model(noisy_concat(labeled, unlabeled, hp.noise_std, hp.audio_view, draw=0), lengths)
         with torch.no_grad():
-            teacher_probs = self.teacher(augment.add_noise(inputs, self.hp.noise_std), lengths).softmax(-1)
+            teacher_probs = self.teacher(noisy_concat(labeled, unlabeled, hp.noise_std, hp.audio_view, draw=1),
+                                         lengths).softmax(-1)
 
         sup_loss = soft_cross_entropy(student_logits[: len(labeled)], labeled.targets)
         unsup_loss = squared_l2_per_class(student_logits.softmax(-1), teacher_probs)

@@ -31,10 +31,10 @@ from dataclasses import dataclass, field, replace
 import torch
 
 from semiemo import models
-from semiemo.methods import augment
 from semiemo.methods.base import Batch, Method, ModelSpec, StepInfo
 from semiemo.methods.plan import TrainingPlan
 from semiemo.methods.registry import register
+from semiemo.methods.views import check_stored_policy, noisy
 from semiemo.methods.ssl_math import (
     linear_rampup, mixmatch_batch, sharpen, soft_cross_entropy, squared_l2_per_class, training_progress,
 )
@@ -51,6 +51,8 @@ class MixMatchHParams:
         "doc": "σ of the Gaussian-noise augmentation (paper 000 gives none; Laine & Aila's 0.15)"})
     rampup_fraction: float = field(default=16 / 1024, metadata={
         "doc": "share of training over which λ_U ramps up linearly (MixMatch: 16k of 1,024k steps)"})
+    audio_view: str = field(default="weak", metadata={
+        "doc": "stored audio-view policy (weak | strong) that replaces the noise where the run has stored views (`train --views`)"})
 
 
 @register
@@ -68,6 +70,7 @@ class MixMatch(Method):
         super().__init__(spec, hparams, num_unlabeled)
         if hparams.augmentations < 1:
             raise ValueError(f"mixmatch needs K >= 1 augmentations, got {hparams.augmentations}")
+        check_stored_policy("mixmatch", "audio_view", hparams.audio_view)
         self.model = models.build_classifier(spec)
 
     @torch.no_grad()
@@ -78,10 +81,10 @@ class MixMatch(Method):
 
     def train_step(self, labeled: Batch, unlabeled: Batch | None, info: StepInfo) -> dict[str, torch.Tensor]:
         hp = self.hp
-        inputs = augment.add_noise(labeled.inputs, hp.noise_std)                      # X', eq. 13
+        inputs = noisy(labeled, hp.noise_std, hp.audio_view)                         # X', eq. 13
         views, guess = [], labeled.targets[:0]
         if unlabeled is not None:
-            views = [augment.add_noise(unlabeled.inputs, hp.noise_std) for _ in range(hp.augmentations)]  # eq. 14
+            views = [noisy(unlabeled, hp.noise_std, hp.audio_view, draw=k) for k in range(hp.augmentations)]  # eq. 14
             guess = self.guess_labels(views, unlabeled.lengths)                       # q, eq. 7-8
         mixed_inputs, mixed_targets, mixed_lengths, lam = mixmatch_batch(
             inputs, labeled.targets, labeled.lengths, views, unlabeled.lengths if unlabeled is not None else {},

@@ -13,10 +13,10 @@ from dataclasses import dataclass, field, replace
 import torch
 
 from semiemo import models
-from semiemo.methods import augment
 from semiemo.methods.base import Batch, Method, ModelSpec, StepInfo
 from semiemo.methods.plan import TrainingPlan
 from semiemo.methods.registry import register
+from semiemo.methods.views import check_stored_policy, noisy_concat
 from semiemo.methods.ssl_math import (
     concat_inputs, sigmoid_rampup, soft_cross_entropy, squared_l2_per_class, training_progress,
 )
@@ -30,6 +30,8 @@ class PiModelHParams:
     rampup_fraction: float = field(default=80 / 300, metadata={
         "doc": "share of training over which w(t) ramps up (Laine & Aila: 80 of 300 epochs)"})
     noise_std: float = field(default=0.15, metadata={"doc": "σ of Gaussian input noise (Laine & Aila 2017, CIFAR-10)"})
+    audio_view: str = field(default="weak", metadata={
+        "doc": "stored audio-view policy (weak | strong) that replaces the noise where the run has stored views (`train --views`)"})
 
 
 @register
@@ -45,15 +47,14 @@ class PiModel(Method):
 
     def __init__(self, spec: ModelSpec, hparams: PiModelHParams, num_unlabeled: int = 0) -> None:
         super().__init__(spec, hparams, num_unlabeled)
+        check_stored_policy("pi_model", "audio_view", hparams.audio_view)
         self.model = models.build_classifier(spec)
 
     def train_step(self, labeled: Batch, unlabeled: Batch | None, info: StepInfo) -> dict[str, torch.Tensor]:
-        inputs, lengths = labeled.inputs, labeled.lengths
-        if unlabeled is not None:
-            inputs = concat_inputs(labeled.inputs, unlabeled.inputs)
-            lengths = concat_inputs(labeled.lengths, unlabeled.lengths)
-        logits_a = self.model(augment.add_noise(inputs, self.hp.noise_std), lengths)
-        logits_b = self.model(augment.add_noise(inputs, self.hp.noise_std), lengths)
+        lengths = labeled.lengths if unlabeled is None else concat_inputs(labeled.lengths, unlabeled.lengths)
+        hp = self.hp  # two stochastic views: two noise draws, or two different stored views
+        logits_a = self.model(noisy_concat(labeled, unlabeled, hp.noise_std, hp.audio_view, draw=0), lengths)
+        logits_b = self.model(noisy_concat(labeled, unlabeled, hp.noise_std, hp.audio_view, draw=1), lengths)
 
         sup_loss = soft_cross_entropy(logits_a[: len(labeled)], labeled.targets)
         unsup_loss = squared_l2_per_class(logits_a.softmax(-1), logits_b.softmax(-1))

@@ -59,7 +59,7 @@ def _flatten(fragment: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]
     out: list[tuple[str, Any]] = []
     for key, value in fragment.items():
         path = f"{prefix}{key}"
-        if isinstance(value, dict) and key not in ("method_params", "label_map", "transformer"):
+        if isinstance(value, dict) and key not in ("method_params", "label_map", "transformer", "views"):
             out += _flatten(value, f"{path}.")
         else:
             out.append((path, value))

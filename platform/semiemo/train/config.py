@@ -58,6 +58,11 @@ class ExperimentConfig(_Strict):
 
         return check_label_map(value)
 
+    @field_validator("views", mode="before")
+    @classmethod
+    def _parse_views(cls, value: Any) -> Any:
+        return parse_views(value)
+
     name: str = "experiment"
     corpus: str = "synthetic"                     # a corpus spec, see `semiemo.corpora.load_corpus`
     features: list[str] = Field(default_factory=lambda: ["egemaps"])
@@ -87,6 +92,34 @@ class ExperimentConfig(_Strict):
                                                   # "code:label;..." or a dict on top of the canonical names
     fuzzy_labels: bool = False                    # soft targets from votes (paper 002)
     normalization: Literal["none", "self", "shift", "combine"] = "self"  # unlabeled z-score (paper 002 Fig. 7)
+    views: dict[str, int] = Field(default_factory=dict)  # stored audio views the methods' weak / strong views come
+                                                  # from: policy -> K ({"weak": 4, "strong": 4}, CLI "weak:4,strong:4"),
+                                                  # made by `featurize --views K --augment POLICY`; {}: feature-space views
+    views_seed: int = 0                           # the views' --augment-seed (part of their store key)
     seeds: list[int] = Field(default_factory=lambda: [0])
     train: TrainConfig = Field(default_factory=TrainConfig)
     output_dir: str | None = None                 # default: $SEMIEMO_HOME/runs/<name>
+
+
+def parse_views(value: Any) -> dict[str, int]:
+    """'weak:4,strong:4' (or a mapping) -> {'weak': 4, 'strong': 4}; '' / 'none' / None -> {} (feature-space views)."""
+    from semiemo.features.augment_policies import POLICIES
+
+    if value is None or (isinstance(value, str) and value.strip().lower() in ("", "none", "feature")):
+        return {}
+    if isinstance(value, str):
+        items = {}
+        for part in (p.strip() for p in value.split(",") if p.strip()):
+            policy, sep, k = part.partition(":")
+            if not sep or not k.strip().isdigit():
+                raise ValueError(f"views: expected POLICY:K items such as 'weak:4,strong:4', got {part!r}")
+            items[policy.strip()] = int(k)
+        value = items
+    if not isinstance(value, dict):
+        raise ValueError(f"views: expected 'weak:4,strong:4' or a mapping policy -> K, got {value!r}")
+    for policy, k in value.items():
+        if policy not in POLICIES:
+            raise ValueError(f"views: unknown audio-view policy {policy!r}; allowed: {list(POLICIES)}")
+        if int(k) < 1:
+            raise ValueError(f"views: K of {policy!r} must be at least 1, got {k}")
+    return {str(p): int(k) for p, k in value.items()}

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +42,7 @@ from semiemo.train.metrics import classification_metrics
 from semiemo.train.run_columns import run_columns
 from semiemo.train.results import append_results, flatten_metrics
 from semiemo.train.streams import Split
+from semiemo.train.view_bank import stored_view_share, view_source
 
 console = Console(highlight=False)
 ReportCallback = Callable[[dict[str, Any]], None]
@@ -59,6 +60,7 @@ class PreparedData:
     fuzzy_eval: bool
     stored_pool: Any = None      # StoredPool: an external pool too large for memory, streamed from the store
     stored_oracle: np.ndarray | None = None  # [len(stored_pool)] its hidden classes, -1 unknown
+    views: dict[str, Any] = field(default_factory=dict)  # policy -> train.view_bank.RowViews (cfg.views), row-aligned
 
 
 def select_groups(data: FeatureSet, features: list[str]) -> FeatureSet:
@@ -134,11 +136,13 @@ def fold_data(cfg: ExperimentConfig, prep: PreparedData, train_idx: np.ndarray, 
     lengths: dict[str, dict[str, np.ndarray]] = {k: {} for k in splits}
     features = prep.features
     raw = set(features.unscaled) | set(side_groups(cfg))  # one-hot / categorical groups and a method's side inputs
+    norms = {}
     for group, x in features.groups.items():
         ln = features.lengths.get(group)
         norm = None
         if group not in raw:
-            norm = fit_normalization(x, train_idx, unlabeled_idx, cfg.normalization, ln, **features.layout(group))
+            norm = norms[group] = fit_normalization(x, train_idx, unlabeled_idx, cfg.normalization, ln,
+                                                    **features.layout(group))
         for split, r in rows.items():
             sub_len = None if ln is None else ln[r]
             if norm is None:
@@ -164,7 +168,24 @@ def fold_data(cfg: ExperimentConfig, prep: PreparedData, train_idx: np.ndarray, 
                        if "domain" in prep.features.manifest.columns else {}),
         pad_sides={g: v for g, v in features.pad_sides.items() if g in features.groups},
         channel_axes={g: v for g, v in features.channel_axes.items() if g in features.groups},
+        view_banks=_view_banks(prep, {"train": train_idx, "unlabeled": unlabeled_idx}, norms),
     )
+
+
+def _view_banks(prep: PreparedData, rows: dict[str, np.ndarray], norms: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """split -> policy -> ViewBank of the run's stored views (cfg.views), each view z-scored with the scaler
+    of the split it stands in for (labeled scaler for training rows, the pool's for unlabeled rows)."""
+    banks: dict[str, dict[str, Any]] = {}
+    for split, idx in rows.items():
+        if not len(idx):
+            continue
+        def transform(group: str, x: np.ndarray, split: str = split) -> np.ndarray:
+            norm = norms.get(group)
+            if norm is None:
+                return x
+            return norm.transform_unlabeled(x) if split == "unlabeled" else norm.transform_labeled(x)
+        banks[split] = {policy: views.bank(idx, transform) for policy, views in prep.views.items()}
+    return {split: b for split, b in banks.items() if b}
 
 
 def _streamed_fold_data(cfg: ExperimentConfig, prep: PreparedData, train_idx: np.ndarray, fold: Fold,
@@ -347,6 +368,8 @@ def run_fold(cfg: ExperimentConfig, prep: PreparedData, fold: Fold, seed: int, *
         "samples_per_s": result.samples_per_s, "pseudo_label_accuracy": result.pseudo_label_accuracy,
         "unlabeled_rows_drawn": result.unlabeled_rows_drawn, "unlabeled_draws": result.unlabeled_draws,
         "validation_speaker_independent": fold.validation_group_independent, **result.run_columns,
+        "view_source": view_source(data.view_banks),
+        "stored_view_share_unlabeled": stored_view_share(data.view_banks, "unlabeled"),
         **flatten_metrics(result.test_metrics, "test_"), **flatten_metrics(val_scalars, "val_"),
         "config_json": cfg.model_dump_json(),
     }
@@ -437,6 +460,25 @@ def _check_method(cfg: ExperimentConfig) -> None:
     hparams_from_dict(cls.HParams, cfg.method_params)
 
 
+def stored_views(cfg: ExperimentConfig, prep: PreparedData) -> dict[str, Any]:
+    """cfg.views' stored audio views (policy -> RowViews) row-aligned with `prep`'s FeatureSet; rows of an
+    appended external pool have none (they get feature-space views). Raises MissingStoredViews (naming the
+    store entry and the featurize command) when asked-for views are not stored."""
+    if not cfg.views:
+        return {}
+    from semiemo.features.audio_views import read_stored_views
+
+    if cfg.unlabeled_balance is not None:
+        raise ValueError("views (stored audio views) and unlabeled_balance cannot be combined yet: the balanced pool is "
+                         "re-drawn after the views are aligned with it; drop one of them")
+    features = prep.features
+    groups = {g: g not in features.lengths and g not in features.unscaled for g in features.groups}
+    utt_ids = features.manifest["utt_id"].astype(str).to_numpy(dtype=object)
+    return {policy: read_stored_views(cfg.corpus, cfg.features, groups, policy, k, utt_ids, cfg.views_seed,
+                                      cfg.feature_store)
+            for policy, k in sorted(cfg.views.items())}
+
+
 def run_experiment(cfg: ExperimentConfig, data: FeatureSet | None = None,
                    report: ReportCallback | None = None) -> pd.DataFrame:
     """All seeds x folds of `cfg`; one results row per (seed, fold), also appended to results.parquet."""
@@ -449,6 +491,7 @@ def run_experiment(cfg: ExperimentConfig, data: FeatureSet | None = None,
     if cfg.unlabeled and not _has_pool(data):
         data, stored = attach_unlabeled_pool(cfg, data)
     prep = prepare_data(cfg, data)
+    prep.views = stored_views(cfg, prep)
     if stored is not None:
         prep.stored_pool, prep.stored_oracle = stored, _oracle_classes(cfg, stored.oracle_labels, prep.classes)
     from semiemo.storage import writable

@@ -23,7 +23,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from semiemo.methods.base import Method, StepInfo, hparams_from_dict
+from semiemo.methods.base import Batch, Method, StepInfo, hparams_from_dict
 from semiemo.methods.plan import TrainingPlan
 from semiemo.methods.registry import get_method
 from semiemo.models.spec import ModelSpec
@@ -36,6 +36,7 @@ from semiemo.train.run_columns import run_columns
 from semiemo.train.schedules import make_optimizer, make_scheduler
 from semiemo.train.state import TrainState
 from semiemo.train.streams import Split, TensorPool, TwoStreams
+from semiemo.train.view_bank import TensorViewBank, step_generator, with_stored_views
 
 ReportFn = Callable[[dict[str, float], dict[str, Any]], None]
 EVAL_BATCH = 2048
@@ -62,6 +63,8 @@ class FoldData:
     unlabeled_view: Any = None        # PoolView: the pool streamed from the feature store (then `unlabeled` is None)
     pad_sides: dict[str, str] = field(default_factory=dict)    # how to read sequence groups (FeatureSet's)
     channel_axes: dict[str, int] = field(default_factory=dict)
+    view_banks: dict[str, dict[str, Any]] = field(default_factory=dict)  # "train" | "unlabeled" -> policy -> ViewBank
+                                      # (train.view_bank): stored audio views, row-aligned with that split
 
     @property
     def num_classes(self) -> int:
@@ -246,6 +249,8 @@ def fit_fold(
         logged: dict[str, list] = {}  # per-step losses, detached; averaged once per epoch (no per-step sync)
         n_steps, t0 = 0, time.perf_counter()
         for phase, labeled_batch, unlabeled_batch in streams.steps():
+            if run.view_banks:  # one stored view per row per policy, drawn from (seed, rank, step)
+                labeled_batch, unlabeled_batch = run.attach_views(labeled_batch, unlabeled_batch, state.step)
             info = StepInfo(epoch=epoch, step=state.step, total_steps=total_steps, num_epochs=train.epochs, phase=phase)
             with torch.autocast(device.type) if run.amp else contextlib.nullcontext():
                 losses = method.train_step(labeled_batch, unlabeled_batch, info)
@@ -329,6 +334,9 @@ class _Run:
     oracle: np.ndarray | None
     world_size: int
     selection_start: int          # epochs before selection (train.budget.selection_start: warm-up and ramp-up)
+    seed: int = 0
+    rank: int = 0
+    view_banks: dict[str, dict[str, TensorViewBank]] = field(default_factory=dict)  # split -> policy -> bank
 
     @classmethod
     def build(cls, data: FoldData, method_name: str, method_params: dict | None, train: TrainConfig, spec: ModelSpec,
@@ -368,11 +376,24 @@ class _Run:
         oracle = None
         if num_unlabeled and data.unlabeled_oracle is not None and (np.asarray(data.unlabeled_oracle) >= 0).any():
             oracle = np.asarray(data.unlabeled_oracle)
+        banks = {split: {p: TensorViewBank(b, device) for p, b in by_policy.items()}
+                 for split, by_policy in data.view_banks.items()
+                 if split == "train" or (split == "unlabeled" and num_unlabeled and data.unlabeled_view is None)}
         run = cls(data, train, method, plan, optimizers, scalers, schedulers, streams, TrainState(), amp, num_unlabeled,
-                  unlabeled_pool, TensorPool(data.val, device) if len(data.val) else None, oracle, world_size, start)
+                  unlabeled_pool, TensorPool(data.val, device) if len(data.val) else None, oracle, world_size, start,
+                  seed, rank, {split: b for split, b in banks.items() if b})
         if resume_state is not None:
             run.restore(resume_state)
         return run
+
+    def attach_views(self, labeled: Batch, unlabeled: Batch | None, step: int) -> tuple[Batch, Batch | None]:
+        """Both batches with their stored views drawn for this step (`train.view_bank`)."""
+        labeled = with_stored_views(labeled, self.view_banks.get("train", {}),
+                                    step_generator(self.seed, self.rank, step, 0))
+        if unlabeled is not None:
+            unlabeled = with_stored_views(unlabeled, self.view_banks.get("unlabeled", {}),
+                                          step_generator(self.seed, self.rank, step, 1))
+        return labeled, unlabeled
 
     def checkpoint(self) -> dict[str, Any]:
         return {**self.state.state_dict(), "method": method_state(self.method), "streams": self.streams.state_dict(),

@@ -270,6 +270,12 @@ def _prepare_on_driver(spec: SearchSpace, address: str | None) -> None:
                 if key not in done:
                     done.add(key)
                     resolve(request, seed=seed)   # into the store each trial's run_fold reads by key
+        for policy, k in sorted(cfg.views.items()):  # asked-for audio views must be stored: fail here, not per trial
+            if f"views:{policy}:{k}" not in done:
+                done.add(f"views:{policy}:{k}")
+                from semiemo.features.audio_views import stored_view_entries
+
+                stored_view_entries(cfg.corpus, cfg.features, policy, k, cfg.views_seed, cfg.feature_store)
         if cfg.unlabeled and f"pool:{cfg.unlabeled}:{cfg.features}" not in done:
             done.add(f"pool:{cfg.unlabeled}:{cfg.features}")
             from semiemo.corpora.unlabeled_pool import pool_parts

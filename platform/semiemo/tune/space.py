@@ -126,11 +126,16 @@ class ShapeClaim(_Strict):
     # ranking of the same names (the `method` of the matched rows, mean of their values)
     # beats_baseline: every x other than `value` (the baseline, e.g. supervised) beats it, paired by seed and
     # fold, with a 95 % CI over ≥ `min_seeds` seeds that excludes 0 (the SSL positive control)
+    # recovers_gap: the arm `value` recovers ≥ `share` of the label gap between the supervised arm at its
+    # label fraction and the supervised arm `high` (100 % labels), 95 % CI over ≥ `min_seeds` seeds above 0
+    # (`analysis.gap_recovery`)
     kind: Literal["peak_interior", "increasing", "decreasing", "best_at", "series_order", "beats_baseline",
-                  "none"] = "none"
+                  "recovers_gap", "none"] = "none"
     value: Any = None       # best_at: the x the paper finds best (or picks as its default); beats_baseline: the baseline
     min_seeds: int = 5      # beats_baseline: seeds the CI needs
     near: Any = None        # peak_interior: the paper's peak, reported beside ours
+    high: str | None = None  # recovers_gap: the supervised arm at 100 % labels (the top of the gap)
+    share: float = 0.3       # recovers_gap: the share of the gap the arm must recover
     description: str = ""   # the paper's words, for the report
 
 
