@@ -39,6 +39,20 @@ def test_writable_uploads_on_exit_and_pulls_back_next_time(monkeypatch, tmp_path
         assert (local / "results.csv").read_text() == "a\n1\n"
 
 
+def test_publish_uploads_a_staging_folder_to_the_uri_it_mirrors(monkeypatch, tmp_path):
+    monkeypatch.setenv("SEMIEMO_HOME", str(tmp_path / "home"))
+    uri = f"file://{tmp_path / 'bucket'}/runs/compare-x"
+    local = storage.local_dir(uri)
+    (local / "runs").mkdir(parents=True)
+    (local / "comparison.md").write_text("# t\n")
+    (local / "runs" / "results.csv").write_text("a\n")
+    assert storage.publish(local) == uri
+    assert (tmp_path / "bucket" / "runs" / "compare-x" / "runs" / "results.csv").read_text() == "a\n"
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    assert storage.publish(plain) == str(plain)        # a local root: nothing to upload
+
+
 def test_default_home_is_not_inside_a_ray_working_dir_upload(monkeypatch, tmp_path):
     from semiemo.paths import home
 

@@ -163,6 +163,16 @@ def download_files(where: str | Path, local: Path) -> None:
                             destination_filesystem=pafs.LocalFileSystem())
 
 
+def publish(local: str | Path) -> str:
+    """Upload a folder written in a staging mirror to the URI it mirrors and return that URI; a plain
+    local folder is already where it belongs and comes back as is. For outputs whose local folder a
+    command chose before it knew their size (`compare`'s report and run tables)."""
+    remote = remote_of(local)
+    if remote != str(Path(local)):
+        upload(local, remote)
+    return remote
+
+
 @contextlib.contextmanager
 def writable(where: str | Path) -> Iterator[Path]:
     """A local folder to write `where`'s files in. For a URI: its staging mirror, filled with the files

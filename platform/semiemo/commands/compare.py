@@ -146,3 +146,8 @@ def register(app: typer.Typer) -> None:
         typer.echo(markdown_table(summarize(results)))  # plain: rich would wrap the table rows
         for kind, path in paths.items():
             console.print(f"{kind}: {path}")
+        from semiemo import storage
+
+        published = storage.publish(out_dir)   # a URI storage root: the report and runs land there too
+        if published != str(out_dir):
+            console.print(f"uploaded to {published}")
