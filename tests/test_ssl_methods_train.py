@@ -16,8 +16,10 @@ from semiemo.train.config import ExperimentConfig, ProtocolConfig, TrainConfig
 SSL_METHODS = ("pseudo_label", "pi_model", "temporal_ensembling", "mean_teacher", "mixmatch", "fixmatch", "sae")
 SYNTHETIC = "synthetic:n_acted=60,n_wild_labeled=120,n_unlabeled=400,seed=0"
 EPOCHS = 6
-# phase lengths scaled to the short run (defaults assume ~30 epochs)
-PARAMS = {"pseudo_label": {"warmup_epochs": 2}, "sae": {"pretrain_epochs": 2}}
+# phase lengths scaled to the short run (defaults assume ~30 epochs). MixMatch's ramp (16/1024 of the budget) is under
+# one of these 48 steps: at λ_U = 100 from the start L_X rose after epoch 3 (1.82 -> 2.11; half-run ramp: 1.82 -> 1.91),
+# so here λ_U ramps over the whole run
+PARAMS = {"pseudo_label": {"warmup_epochs": 2}, "sae": {"pretrain_epochs": 2}, "mixmatch": {"rampup_fraction": 1.0}}
 
 
 @pytest.fixture(scope="module")
