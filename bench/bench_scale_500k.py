@@ -41,7 +41,9 @@ HERE = Path(__file__).resolve()
 
 def child(args: argparse.Namespace) -> None:
     from semiemo.ray_runtime import init_ray, shutdown_ray
-    from semiemo.scale.measure import exactly_once, featurize_run, pool_manifest, single_process_rate, train_run
+    from semiemo.scale.measure import (
+        concurrent_rates, exactly_once, featurize_run, pool_manifest, single_process_rate, train_run,
+    )
     from semiemo.scale.rss import RssSampler
 
     out = Path(args.out)
@@ -58,11 +60,22 @@ def child(args: argparse.Namespace) -> None:
         sampler.phase = "single-process rate"
         rate = single_process_rate(manifest, str(out / "scratch"), rows=args.rate_rows)
         result["single_process"] = {"rows": rate.rows, "render_s": rate.render_s, "featurize_s": rate.featurize_s,
-                                    "write_s": rate.write_s, "rows_per_s": rate.rows_per_s,
-                                    "per_stage_rows_per_s": rate.per_stage_rows_per_s()}
-        print(f"[run 1] single process ({rate.rows} utterances, one Ray task): "
+                                    "write_s": rate.write_s, "rows_per_s": rate.rows_per_s, "cpu_s": rate.cpu_s,
+                                    "threads": rate.threads, "per_stage_rows_per_s": rate.per_stage_rows_per_s()}
+        print(f"[run 1] single process ({rate.rows} utterances spread over the pool, one Ray task): "
               + ", ".join(f"{k} {v:,.0f} rows/s" for k, v in rate.per_stage_rows_per_s().items())
-              + f"  = {1000 * rate.total_s / rate.rows:.2f} ms/utt", flush=True)
+              + f"  = {1000 * rate.total_s / rate.rows:.2f} ms/utt; CPU/wall {rate.cpu_s / rate.total_s:.2f}, "
+              f"thread pools {rate.threads}", flush=True)
+        sampler.phase = "concurrent rate"
+        rates = concurrent_rates(manifest, str(out / "scratch"), rows=args.rate_rows, tasks=args.cpus)
+        result["concurrent"] = {"tasks": len(rates), "rows_per_s_each": [r.rows_per_s for r in rates],
+                                "rows_per_s": sum(r.rows_per_s for r in rates),
+                                "cpu_over_wall": [r.cpu_s / r.total_s for r in rates]}
+        print(f"[run 1] the same loop in {len(rates)} tasks at once (every core busy, no pipeline): "
+              + " + ".join(f"{r.rows_per_s:,.1f}" for r in rates)
+              + f" = {result['concurrent']['rows_per_s']:,.1f} rows/s "
+              f"({result['concurrent']['rows_per_s'] / (args.cpus * rate.rows_per_s):.3f} of {args.cpus} x one task)",
+              flush=True)
     (out / f"run{args.run}-start.json").write_text(json.dumps({**result, "featurize_started": time.time()}))
     fm = featurize_run(manifest, store, workers=args.cpus, cpus_per_node=args.cpus, sampler=sampler)
     result["featurize"] = fm.record()
@@ -236,7 +249,8 @@ def summarize(args, run1_start, kill, run2, rss1, rss2, total_s) -> dict:
     f2 = run2["featurize"]
     n_blocks = f2["blocks_total"]
     s = {"rows": args.rows, "cpus": args.cpus, "featurizer": "melstats (mean+std of 40 log-mels, 80 float32)",
-         "total_wall_s": round(total_s, 1), "manifest": run2["manifest"], "single_process": single}
+         "total_wall_s": round(total_s, 1), "manifest": run2["manifest"], "single_process": single,
+         "concurrent": run1_start.get("concurrent") or {}}
     if kill:
         feat1 = [r for r in rss1 if r["phase"].startswith("featurize")]
         run1_feat_s = kill["time"] - run1_start["featurize_started"]
@@ -274,6 +288,8 @@ def summarize(args, run1_start, kill, run2, rss1, rss2, total_s) -> dict:
             if rate:
                 targets[name] = {"rows_per_s": rate, "ideal_rows_per_s": round(args.cpus * rate1, 1),
                                  "ratio": round(rate / (args.cpus * rate1), 3)}
+                if s["concurrent"]:  # the same loop on every core at once: what the cores give in parallel
+                    targets[name]["ratio_vs_cores_at_once"] = round(rate / s["concurrent"]["rows_per_s"], 3)
         s["featurize_vs_ideal"] = targets
     return s
 
@@ -298,6 +314,11 @@ def print_summary(s: dict) -> None:
     if sp:
         print("               one core, serial: " + ", ".join(f"{k} {v:,.0f}" for k, v in sp["per_stage_rows_per_s"].items())
               + f"  ({1000 / sp['rows_per_s']:.2f} ms/utt)")
+    c = s.get("concurrent")
+    if c:
+        print(f"               {c['tasks']} tasks of that loop at once: {c['rows_per_s']:,.1f} "
+              f"(= {c['rows_per_s'] / (s['cpus'] * sp['rows_per_s']):.3f} x {s['cpus']} x one core: what the cores give "
+              "in parallel with no pipeline)")
     if "run1_killed" in s:
         k = s["run1_killed"]
         print(f"               featurize run 1: {k['rows_per_s']:,.1f} rows/s ({k['rows_done']:,} rows in "
@@ -310,7 +331,8 @@ def print_summary(s: dict) -> None:
               f"({t['steps']} steps, fit {t['train_s']:.1f} s, call incl. pool open {t['wall_s']:.1f} s)")
     for name, v in s.get("featurize_vs_ideal", {}).items():
         print(f"featurize vs {s['cpus']} x one-core: {name}: {v['rows_per_s']:,.1f} / {v['ideal_rows_per_s']:,.1f} "
-              f"= {v['ratio']:.2f}  (target >= 0.90)")
+              f"= {v['ratio']:.3f}  (target >= 0.90)"
+              + (f"; vs {s['cpus']} tasks at once {v['ratio_vs_cores_at_once']:.3f}" if "ratio_vs_cores_at_once" in v else ""))
     for run, c in s.get("cpu_while_featurizing", {}).items():
         if c:
             print(f"CPU {run}      {c['capacity_cpu_s']:.0f} CPU-s available over {c['wall_s']:.0f} s: "
