@@ -366,7 +366,7 @@ def main() -> None:
     ap.add_argument("--out", default=None, help="default: ./bench_out/scale_<rows> (deleted first)")
     ap.add_argument("--kill-at", type=float, default=0.5, help="fraction of blocks at which the driver is SIGKILLed (>=1: no kill)")
     ap.add_argument("--train-steps", type=int, default=300)
-    ap.add_argument("--rate-rows", type=int, default=256, help="utterances of the single-process rate")
+    ap.add_argument("--rate-rows", type=int, default=1024, help="utterances of the one-task rate (and per task of the all-cores rate)")
     ap.add_argument("--summarize-only", action="store_true", help="print the summary of a finished run under --out")
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--run", type=int, default=1, help=argparse.SUPPRESS)
