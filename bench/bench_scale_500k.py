@@ -15,7 +15,7 @@ in the store. Run 2 (a new driver) featurizes again — only the missing blocks 
 reads the store back shard by shard (exactly-once check) and trains fixmatch for `--train-steps`
 steps with the pool streamed from the store. Driver and worker RSS are sampled every second in both
 runs (CSV kept even through the kill). Prints and writes (under --out): rows/s per stage, peak RSS,
-store size, the exactly-once check, the resume facts, `rss_vs_rows.png` and `summary.json`.
+store size, the exactly-once check, the resume facts, `rss_vs_rows.png`, `summary.json` and `report.md`.
 """
 
 from __future__ import annotations
@@ -222,6 +222,7 @@ def report(args: argparse.Namespace) -> None:
     summary["plot"] = str(png)
     (out / "summary.json").write_text(json.dumps(summary, indent=2, default=str))
     print_summary(summary)
+    print(f"report: {write_markdown(summary, out)}")
 
 
 def _steady(samples: list[dict]) -> float | None:
@@ -357,6 +358,48 @@ def print_summary(s: dict) -> None:
     print(f"peak RSS       driver {d['peak_mb_whole_run']:.0f} MB over the whole run (target <= 1536); "
           f"largest worker {max(s.get('run1_killed', {}).get('worker_peak_mb', 0), r['worker_peak_mb']):.0f} MB")
     print(f"total wall     {s['total_wall_s']:.0f} s; plot {s['plot']}")
+
+
+def write_markdown(s: dict, out: Path) -> Path:
+    """`report.md`: the printed summary verbatim, the targets side by side, and the RSS plot."""
+    import contextlib
+    import io
+    import platform as _platform
+
+    text = io.StringIO()
+    with contextlib.redirect_stdout(text):
+        print_summary(s)
+    d = s["driver_rss"]
+    rows = []
+    for name, v in s.get("featurize_vs_ideal", {}).items():
+        vs_all = f"{v['ratio_vs_cores_at_once']:.3f}" if "ratio_vs_cores_at_once" in v else "-"
+        rows.append(f"| featurize, {name} | {v['rows_per_s']:,.1f} rows/s | >= 0.90 x {s['cpus']} x one core = "
+                    f"{0.9 * v['ideal_rows_per_s']:,.1f} | {v['ratio']:.3f} of {s['cpus']} x one core; {vs_all} of "
+                    f"{s['cpus']} tasks at once | {'met' if v['ratio'] >= 0.9 else 'missed'} |")
+    peak = d["peak_mb_whole_run"]
+    growth = [g["growth_mb"] for g in (d.get("run1"), d.get("run2")) if g]
+    rows.append(f"| driver peak RSS, whole run | {peak:,.0f} MB | <= 1,536 MB | {peak / 1536:.2f} of the cap | "
+                f"{'met' if peak <= 1536 else 'missed'} |")
+    if growth:
+        rows.append(f"| driver RSS growth while featurizing (25 % -> end of each run) | "
+                    f"{', '.join(f'{g:+.0f} MB' for g in growth)} | flat | - | "
+                    f"{'met' if max(abs(g) for g in growth) <= 50 else 'missed'} (flat = within 50 MB) |")
+    e = s["exactly_once"]
+    rows.append(f"| exactly-once | {e['rows_stored']:,} stored, {e['unique_ids_stored']:,} unique of "
+                f"{e['manifest_rows']:,} | every row once | - | {'met' if e['ok'] else 'missed'} |")
+    r = s["run2_resumed"]
+    rows.append(f"| resume computes only missing blocks | {r['blocks_computed']} computed, {r['blocks_found_done']} found "
+                f"done of {r['blocks_total']} | only missing | - | {'met' if r['only_missing_computed'] else 'missed'} |")
+    md = [f"# {s['rows']:,} utterances end to end (bench_scale_500k.py)", "",
+          f"Command: `HEAVY_BOTH=1 /work/bin/heavy python bench/bench_scale_500k.py --rows {s['rows']} "
+          f"--cpus {s['cpus']}` (both CPU slots held). Machine: {_platform.machine()}, {os.cpu_count()} vCPUs, shared "
+          "with other sessions' light work. No GPU was lent to this task; there is no GPU figure here.", "",
+          "## Targets", "", "| what | measured | target | ratio | |", "|---|---|---|---|---|", *rows, "",
+          "## Output (printed by the run)", "", "```", text.getvalue().rstrip(), "```", "",
+          "![RSS vs rows](rss_vs_rows.png)", ""]
+    path = out / "report.md"
+    path.write_text("\n".join(md))
+    return path
 
 
 def main() -> None:
