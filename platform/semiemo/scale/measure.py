@@ -36,12 +36,16 @@ def pool_spec(rows: int) -> str:
 
 
 def pool_manifest(rows: int) -> tuple[pd.DataFrame, float]:
-    """The pool's manifest (metadata only, no audio) and the seconds it took to build on the driver."""
-    from semiemo.corpora.unlabeled_pool import load_unlabeled_pool
+    """The pool's manifest (metadata only, no audio) and the seconds it took to build on the driver.
+
+    It is the manifest training featurizes and streams: a pool is stored corpus by corpus under each
+    corpus' own manifest key (`features.pool.featurize_pool`), so featurizing the joined pool manifest
+    (prefixed ids, another key) would make training featurize every row a second time."""
+    from semiemo.corpora.unlabeled_pool import pool_parts
 
     t0 = time.perf_counter()
-    manifest = load_unlabeled_pool(pool_spec(rows))
-    return manifest, time.perf_counter() - t0
+    (part,) = pool_parts(pool_spec(rows))
+    return part.manifest, time.perf_counter() - t0
 
 
 @dataclass
@@ -171,8 +175,9 @@ class FeaturizeMeasure:
 
 def featurize_run(manifest: pd.DataFrame, store_root: str, *, workers: int, nodes: int = 1, cpus_per_node: int = 1,
                   block_size: int = 256, featurizer: str = FEATURIZER, address: str | None = None,
-                  sampler: RssSampler | None = None, interval: float = 0.5) -> FeaturizeMeasure:
-    """Featurize `manifest` into `store_root` with `workers` concurrent tasks (CPUs per task = total / workers)."""
+                  sampler: RssSampler | None = None, interval: float = 0.5, **pipeline_options: Any) -> FeaturizeMeasure:
+    """Featurize `manifest` into `store_root` with `workers` concurrent tasks (CPUs per task = total / workers);
+    `pipeline_options`: other `PipelineOptions` fields (e.g. `blocks_per_task`)."""
     from semiemo.corpora.manifest import manifest_hash
     from semiemo.features.pipeline import featurize, resolve_featurizer
     from semiemo.features.store import FeatureStore, store_key
@@ -189,7 +194,7 @@ def featurize_run(manifest: pd.DataFrame, store_root: str, *, workers: int, node
     sampler.phase = f"featurize rows={n} workers={workers} nodes={nodes}"
     report, wall, mine = _sampled(sampler, own, lambda: featurize(
         manifest, [fz], store_root, address=address, num_cpus=total_cpus / workers, block_size=block_size,
-        progress=False))
+        progress=False, **pipeline_options))
     counts = report.featurizers[fz.name]
     computed_rows = min(n, counts.blocks_computed * block_size)
     return FeaturizeMeasure(
