@@ -306,6 +306,27 @@ def test_rerun_of_a_complete_entry_computes_nothing(tmp_path):
     assert again.featurizers["signal_stats"].ok == 6
 
 
+def test_several_blocks_per_task_store_each_block_once_with_its_own_rows(tmp_path):
+    manifest = clean_corpus(tmp_path / "wav", 40)
+    root = str(tmp_path / "store")
+    report = featurize(manifest, [SignalStats()], store_root=root, block_size=1, blocks_per_task=4, progress=False)
+    entry = FeatureStore(root).entry(store_key(_mhash(manifest), SignalStats()))
+    assert report.featurizers["signal_stats"].blocks_computed == 40 and len(entry.done_blocks()) == 40
+    table = entry.read_table(columns=["utt_id", "signal_stats"]).to_pydict()
+    duration = {u: v[2] for u, v in zip(table["utt_id"], table["signal_stats"])}
+    assert len(table["utt_id"]) == 40
+    assert duration == pytest.approx({f"u{i:03d}": 0.2 + 0.01 * i for i in range(40)}, abs=1e-4)
+
+
+def test_blocks_per_task_shrinks_on_small_runs_so_every_slot_stays_busy():
+    from semiemo.features.pipeline import _blocks_per_task
+
+    assert _blocks_per_task(n_blocks=1954, slots=2, wanted=4) == 4   # a 500k-row run on 2 CPUs
+    assert _blocks_per_task(n_blocks=16, slots=2, wanted=4) == 2     # at least 4 tasks per slot
+    assert _blocks_per_task(n_blocks=6, slots=2, wanted=4) == 1
+    assert _blocks_per_task(n_blocks=1954, slots=2, wanted=1) == 1
+
+
 # ------------------------------------------------------------------------------------------------
 # store keys
 # ------------------------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from semiemo.scale.rss import RssSampler, Sample
@@ -35,12 +36,16 @@ def pool_spec(rows: int) -> str:
 
 
 def pool_manifest(rows: int) -> tuple[pd.DataFrame, float]:
-    """The pool's manifest (metadata only, no audio) and the seconds it took to build on the driver."""
-    from semiemo.corpora.unlabeled_pool import load_unlabeled_pool
+    """The pool's manifest (metadata only, no audio) and the seconds it took to build on the driver.
+
+    It is the manifest training featurizes and streams: a pool is stored corpus by corpus under each
+    corpus' own manifest key (`features.pool.featurize_pool`), so featurizing the joined pool manifest
+    (prefixed ids, another key) would make training featurize every row a second time."""
+    from semiemo.corpora.unlabeled_pool import pool_parts
 
     t0 = time.perf_counter()
-    manifest = load_unlabeled_pool(pool_spec(rows))
-    return manifest, time.perf_counter() - t0
+    (part,) = pool_parts(pool_spec(rows))
+    return part.manifest, time.perf_counter() - t0
 
 
 @dataclass
@@ -51,6 +56,8 @@ class StageRates:
     render_s: float
     featurize_s: float
     write_s: float
+    cpu_s: float = 0.0  # the task's process CPU seconds over the three stages (> wall: it ran extra threads)
+    threads: dict[str, int] = field(default_factory=dict)  # thread pools in the task: BLAS/OpenMP, torch
 
     @property
     def total_s(self) -> float:
@@ -65,7 +72,19 @@ class StageRates:
                 "encode+write": self.rows / self.write_s, "all three (one core)": self.rows_per_s}
 
 
-def _serial_stages(rows: pd.DataFrame, featurizer_name: str, scratch_store: str) -> dict[str, float]:
+def _thread_pools() -> dict[str, int]:
+    """Threads each native pool of this process would use (numbers > 1 in a 1-CPU task oversubscribe)."""
+    import sys
+
+    from threadpoolctl import threadpool_info
+
+    pools = {p["internal_api"]: int(p["num_threads"]) for p in threadpool_info()}
+    if "torch" in sys.modules:
+        pools["torch"] = sys.modules["torch"].get_num_threads()
+    return pools
+
+
+def _serial_stages(rows: pd.DataFrame, featurizer_name: str, scratch_store: str, part: int = 0) -> dict[str, Any]:
     """Inside one Ray task: render, featurize, encode + write `rows`, each stage timed on its own."""
     from semiemo.features.audio_io import AudioOptions, load_row_audio
     from semiemo.features.pipeline import resolve_featurizer
@@ -73,37 +92,64 @@ def _serial_stages(rows: pd.DataFrame, featurizer_name: str, scratch_store: str)
 
     f = resolve_featurizer(featurizer_name)
     records = rows.to_dict("records")
-    t0 = time.perf_counter()
+    c0, t0 = time.process_time(), time.perf_counter()
     audio = [load_row_audio(r, AudioOptions()).samples for r in records]
     t1 = time.perf_counter()
     ids = [str(r["utt_id"]) for r in records]
     out = {k: [] for k in f.schema()}
     for start in range(0, len(ids), 64):  # the pipeline's default batch size
-        part = f({"utt_id": ids[start:start + 64], "audio": audio[start:start + 64]})
+        chunk = f({"utt_id": ids[start:start + 64], "audio": audio[start:start + 64]})
         for k in out:
-            out[k].append(part[k])
+            out[k].append(chunk[k])
     t2 = time.perf_counter()
     import numpy as np
 
     table = encode_table(ids, [""] * len(ids), {k: np.concatenate(v) for k, v in out.items()}, f.schema())
-    FeatureStore(scratch_store).entry(StoreKey("serial", f.name, "rate")).write_block(0, table, pd.DataFrame())
+    FeatureStore(scratch_store).entry(StoreKey("serial", f.name, "rate")).write_block(part, table, pd.DataFrame())
     t3 = time.perf_counter()
-    return {"render_s": t1 - t0, "featurize_s": t2 - t1, "write_s": t3 - t2}
+    return {"render_s": t1 - t0, "featurize_s": t2 - t1, "write_s": t3 - t2, "cpu_s": time.process_time() - c0,
+            "threads": _thread_pools()}
+
+
+def _spread_rows(ordered: pd.DataFrame, rows: int, parts: int) -> list[pd.DataFrame]:
+    """`parts` disjoint samples of about `rows` rows, each made of aligned 64-row runs spread over the whole
+    pool (the renderer plans 64 neighbours at once, as in a pipeline block), so a rate is not the first rows'."""
+    run = 64
+    available = -(-len(ordered) // run)
+    wanted = min(available, parts * max(1, -(-rows // run)))
+    picked = np.unique(np.linspace(0, available - 1, num=wanted).round().astype(int))
+    samples = []
+    for p in range(parts):
+        idx = np.concatenate([np.arange(r * run, min((r + 1) * run, len(ordered))) for r in picked[p::parts]])
+        samples.append(ordered.iloc[idx[:rows]].reset_index(drop=True))
+    return samples
 
 
 def single_process_rate(manifest: pd.DataFrame, scratch_store: str, rows: int = 256,
                         featurizer: str = FEATURIZER) -> StageRates:
     """The per-core rate: `rows` utterances through render -> featurizer -> shard in ONE Ray task."""
+    return concurrent_rates(manifest, scratch_store, rows=rows, tasks=1, featurizer=featurizer)[0]
+
+
+def concurrent_rates(manifest: pd.DataFrame, scratch_store: str, rows: int = 256, tasks: int = 1,
+                     featurizer: str = FEATURIZER) -> list[StageRates]:
+    """The serial loop of `single_process_rate` in `tasks` Ray tasks at once, each on its own rows.
+
+    With `tasks` = cores this is the same code with every core busy, no pipeline around it: the rate
+    the hardware itself gives in parallel. Below `tasks x` the one-task rate, the cores slow each
+    other (shared caches, memory bandwidth, the host's scheduling), which no pipeline change can win back.
+    """
     import ray
 
     from semiemo.features.pipeline import _needed_columns, _sorted_manifest, resolve_featurizer
 
     ordered = _sorted_manifest(manifest, _needed_columns(manifest, [resolve_featurizer(featurizer)]))
-    head = ordered.iloc[:rows].reset_index(drop=True)
+    samples = _spread_rows(ordered, rows, tasks)
     task = ray.remote(num_cpus=1)(_serial_stages)
-    ray.get(task.remote(head.iloc[:16], featurizer, scratch_store))  # warm-up: imports, espeak and mel tables
-    times = ray.get(task.remote(head, featurizer, scratch_store))
-    return StageRates(rows=len(head), **times)
+    # warm-up, one per task so every worker has imported, loaded espeak and built the mel tables
+    ray.get([task.remote(s.iloc[:16], featurizer, scratch_store, i) for i, s in enumerate(samples)])
+    times = ray.get([task.remote(s, featurizer, scratch_store, i) for i, s in enumerate(samples)])
+    return [StageRates(rows=len(s), **t) for s, t in zip(samples, times)]
 
 
 @dataclass
@@ -129,8 +175,9 @@ class FeaturizeMeasure:
 
 def featurize_run(manifest: pd.DataFrame, store_root: str, *, workers: int, nodes: int = 1, cpus_per_node: int = 1,
                   block_size: int = 256, featurizer: str = FEATURIZER, address: str | None = None,
-                  sampler: RssSampler | None = None, interval: float = 0.5) -> FeaturizeMeasure:
-    """Featurize `manifest` into `store_root` with `workers` concurrent tasks (CPUs per task = total / workers)."""
+                  sampler: RssSampler | None = None, interval: float = 0.5, **pipeline_options: Any) -> FeaturizeMeasure:
+    """Featurize `manifest` into `store_root` with `workers` concurrent tasks (CPUs per task = total / workers);
+    `pipeline_options`: other `PipelineOptions` fields (e.g. `blocks_per_task`)."""
     from semiemo.corpora.manifest import manifest_hash
     from semiemo.features.pipeline import featurize, resolve_featurizer
     from semiemo.features.store import FeatureStore, store_key
@@ -147,7 +194,7 @@ def featurize_run(manifest: pd.DataFrame, store_root: str, *, workers: int, node
     sampler.phase = f"featurize rows={n} workers={workers} nodes={nodes}"
     report, wall, mine = _sampled(sampler, own, lambda: featurize(
         manifest, [fz], store_root, address=address, num_cpus=total_cpus / workers, block_size=block_size,
-        progress=False))
+        progress=False, **pipeline_options))
     counts = report.featurizers[fz.name]
     computed_rows = min(n, counts.blocks_computed * block_size)
     return FeaturizeMeasure(
