@@ -11,21 +11,11 @@ import pytest
 import yaml
 
 from gaussian_featureset import gaussian_featureset
+from tiny_analysis import tiny_spec
 from semiemo.tune.space import load_spec
 
 
-def _spec(name: str, corpus: str = "gauss") -> dict:
-    return {
-        "name": name, "paper": "000 Fig. 5a",
-        "experiment": {"corpus": corpus, "features": ["egemaps"], "method": "supervised", "model_hidden": [8],
-                       "protocol": {"name": "speaker_kfold", "folds": 2, "max_folds": 1},
-                       "train": {"epochs": 1, "batch_size": 16}},
-        "parameters": {"train.lr": {"grid": [0.001, 0.01], "scale": "log", "label": "lr"}},
-        "seeds": [0], "resources_per_trial": {"cpu": 1},
-        "reference": {"rows": [{"paper": "000", "source": "Fig. 5(a)"}],
-                      "shape": {"kind": "increasing", "description": "test"}},
-        "quick": {"experiment.train.epochs": 1},
-    }
+_spec = tiny_spec
 
 
 class Stop(KeyboardInterrupt):

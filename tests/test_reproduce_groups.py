@@ -10,6 +10,7 @@ import yaml
 from typer.testing import CliRunner
 
 from gaussian_featureset import gaussian_featureset
+from tiny_analysis import tiny_spec
 from semiemo.analysis.groups import OTHER, group_of, select
 
 
@@ -43,17 +44,7 @@ def test_cli_refuses_an_unknown_group_before_running_anything(tmp_path, monkeypa
     assert not (tmp_path / "reproduce").exists()
 
 
-def _spec(name: str) -> dict:
-    return {
-        "name": name, "paper": "000 Fig. 5a",
-        "experiment": {"corpus": "gauss", "features": ["egemaps"], "method": "supervised", "model_hidden": [8],
-                       "protocol": {"name": "speaker_kfold", "folds": 2, "max_folds": 1},
-                       "train": {"epochs": 1, "batch_size": 16}},
-        "parameters": {"train.lr": {"grid": [0.001, 0.01], "scale": "log", "label": "lr"}},
-        "seeds": [0], "resources_per_trial": {"cpu": 1},
-        "reference": {"rows": [{"paper": "000", "source": "Fig. 5(a)"}],
-                      "shape": {"kind": "increasing", "description": "test"}},
-    }
+_spec = tiny_spec
 
 
 def test_pieces_merge_into_one_index_and_a_whole_rerun_skips_them(tmp_path, ray_local):
