@@ -68,7 +68,7 @@ def test_reproduce_list_and_report_run_without_shared(tmp_path):
 
         assert semiemo.__file__.startswith(sys.argv[1]), semiemo.__file__
         app(["reproduce", "--list"], standalone_mode=False)
-        spec = load_spec(spec_path("demo_sweep"))
+        spec = load_spec(spec_path("mmmd_lambda_u"))   # a paper analysis: its report has the paper's rows
         rows = [{"trial_id": f"t{i}", "status": "TERMINATED", "seed": seed, "fold": fold,
                  "method_params.unsup_weight": x, "train.lr": 1e-3, "val_ua": 0.5,
                  "test_ua": 0.4 + 0.1 * i - 0.01 * seed + 0.005 * fold}
