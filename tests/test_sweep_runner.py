@@ -222,9 +222,10 @@ def test_workers_get_the_drivers_semiemo_paths_absolute(tmp_path, monkeypatch):
 
 
 def test_a_changed_search_space_starts_over_instead_of_restoring_the_old_sweep(ray_local, data, tmp_path):
-    first = run_sweep(spec_from_dict(grid_spec("t_changed", epochs=1, points=(0.0, 0.3))), storage_dir=tmp_path,
-                      data=data, verbose=0)
+    def one_seed(points):
+        return spec_from_dict({**grid_spec("t_changed", epochs=1, points=points), "seeds": [0]})
+
+    first = run_sweep(one_seed((0.0, 0.3)), storage_dir=tmp_path, data=data, verbose=0)
     assert set(first["method_params.unsup_weight"]) == {0.0, 0.3}
-    again = run_sweep(spec_from_dict(grid_spec("t_changed", epochs=1, points=(0.0, 1.0))), storage_dir=tmp_path,
-                      data=data, verbose=0)
+    again = run_sweep(one_seed((0.0, 1.0)), storage_dir=tmp_path, data=data, verbose=0)
     assert set(again["method_params.unsup_weight"]) == {0.0, 1.0}
