@@ -208,3 +208,20 @@ def test_hash_of_nested_numeric_lists_survives_parquet(tmp_path):
     assert manifest_hash(back) == manifest_hash(df)
     back.at[1, "face_features"] = back.at[1, "face_features"] * 2
     assert manifest_hash(back) != manifest_hash(df)
+
+
+def test_categorical_text_hashes_as_its_expanded_strings():
+    """The streamed digest of a text categorical (issue 27: bounded memory on 500k rows) equals the
+    digest of the same values as plain strings, nulls and row order included; a changed value changes it."""
+    rng = np.random.default_rng(0)
+    cats = ['{"seed":11,"n":3}', "é-ünïcode", "", "x" * 3000]
+    values = [cats[i] if i < len(cats) else None for i in rng.integers(0, len(cats) + 1, size=40_000)]
+    ids = [f"u{i:06d}" for i in rng.permutation(len(values))]
+    plain = pd.DataFrame({"utt_id": ids, "cfg": pd.Series(values, dtype=object)})
+    cat = plain.assign(cfg=plain["cfg"].astype("category"))
+    assert isinstance(cat["cfg"].dtype, pd.CategoricalDtype)
+    assert manifest_hash(cat) == manifest_hash(plain)
+    assert manifest_hash(cat.iloc[::-1]) == manifest_hash(plain)
+    changed = cat.copy()
+    changed.loc[changed.index[5], "cfg"] = cats[1] if changed["cfg"].iloc[5] != cats[1] else cats[0]
+    assert manifest_hash(changed) != manifest_hash(cat)

@@ -199,6 +199,10 @@ def _column_digest(s: pd.Series, order: pa.Array | None) -> bytes:
     if pd.api.types.is_bool_dtype(s.dtype) or pd.api.types.is_numeric_dtype(s.dtype):
         arr = s.to_numpy(dtype="float64", na_value=np.nan)
         return b"num" + _float_bytes(arr if idx is None else arr[idx])
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        digest = _categorical_text_digest(s, idx)
+        if digest is not None:
+            return b"str" + digest
     kind = pd.api.types.infer_dtype(s, skipna=True)
     if kind in ("string", "empty"):
         arr = _to_arrow_text(s)
@@ -239,6 +243,39 @@ def _arrow_text_digest(arr: pa.Array) -> bytes:
     data = arr.buffers()[2]
     if data is not None and len(offsets):
         h.update(memoryview(data)[int(offsets[0]): int(offsets[-1])])
+    return h.digest()
+
+
+CATEGORICAL_CHUNK_ROWS = 16_384
+
+
+def _categorical_text_digest(s: pd.Series, idx: np.ndarray | None) -> bytes | None:
+    """`_arrow_text_digest` of a text categorical's expanded values, computed without expanding them.
+
+    Why: the synthetic pool's manifest carries its ~1 KB `synth_config` as one category; expanding it
+    to one string per row (what the generic path does) made hashing a 500,000-row manifest hold ~0.5 GB
+    for a moment, the driver's peak in the 500k run (issue 27). Here the rebased offsets come from the
+    categories' byte lengths and the bytes are hashed `CATEGORICAL_CHUNK_ROWS` rows at a time: the same
+    digest in bounded memory. None (use the generic path) for non-text categories or text that is not
+    valid UTF-8, whose generic handling rewrites the whole column.
+    """
+    cats = s.cat.categories
+    if not all(isinstance(c, str) for c in cats):
+        return None
+    try:
+        encoded = [c.encode("utf-8") for c in cats] + [_NA_TOKEN.encode("utf-8")]
+    except UnicodeEncodeError:
+        return None
+    codes = s.cat.codes.to_numpy().astype(np.int64)
+    if idx is not None:
+        codes = codes[idx]
+    codes = np.where(codes < 0, len(cats), codes)  # NaN -> the null token, as fill_null does
+    lengths = np.fromiter((len(b) for b in encoded), dtype=np.int64, count=len(encoded))
+    offsets = np.zeros(len(codes) + 1, dtype=np.int64)
+    np.cumsum(lengths[codes], out=offsets[1:])
+    h = _hasher(offsets.tobytes())
+    for start in range(0, len(codes), CATEGORICAL_CHUNK_ROWS):
+        h.update(b"".join([encoded[c] for c in codes[start:start + CATEGORICAL_CHUNK_ROWS]]))
     return h.digest()
 
 
