@@ -73,3 +73,63 @@ def test_a_local_root_on_several_nodes_is_refused_in_one_line(monkeypatch, tmp_p
     assert "\n" not in str(e.value) and "3 nodes" in str(e.value) and "SEMIEMO_STORAGE_SHARED=1" in str(e.value)
     monkeypatch.setenv("SEMIEMO_STORAGE_SHARED", "1")
     storage.check_reachable(3, str(tmp_path))
+
+
+# ------------------------------------------------------------------------------------------------
+# A bucket that does not exist, on a real S3 server (moto_server on loopback, tests/conftest.py)
+# ------------------------------------------------------------------------------------------------
+
+def _one_line_naming_the_bucket_and_the_fix(message: str, uri: str) -> None:
+    assert "\n" not in message
+    assert uri in message and "bucket 'no-such-bucket' does not exist" in message
+    assert "create the bucket (s3://no-such-bucket)" in message and "AWS_ENDPOINT_URL" in message
+
+
+def test_publishing_to_a_missing_bucket_names_it_the_fix_and_where_the_files_are_kept(s3_root, monkeypatch, tmp_path):
+    monkeypatch.setenv("SEMIEMO_HOME", str(tmp_path / "home"))
+    uri = "s3://no-such-bucket/root/runs/compare-x"
+    local = storage.local_dir(uri)
+    local.mkdir(parents=True)
+    (local / "comparison.md").write_text("# t\n")
+    with pytest.raises(storage.StorageUnreachable) as e:
+        storage.publish(local)
+    _one_line_naming_the_bucket_and_the_fix(str(e.value), uri)
+    assert f"the files are kept in {local}" in str(e.value)
+    assert (local / "comparison.md").exists()
+
+
+def test_a_stage_writing_to_a_missing_bucket_stops_before_its_work(s3_root, monkeypatch, tmp_path):
+    monkeypatch.setenv("SEMIEMO_HOME", str(tmp_path / "home"))
+    uri = "s3://no-such-bucket/root/runs/exp"
+    worked = []
+    with pytest.raises(storage.StorageUnreachable) as e:
+        with storage.writable(uri):
+            worked.append(True)
+    _one_line_naming_the_bucket_and_the_fix(str(e.value), uri)
+    assert not worked
+    with storage.writable(storage.join(s3_root, "runs", "exp")) as local:   # the bucket that exists: no complaint
+        (local / "results.csv").write_text("a\n")
+    assert storage.read_text(storage.join(s3_root, "runs", "exp", "results.csv")) == "a\n"
+
+
+def test_a_feature_store_in_a_missing_bucket_is_refused_in_one_line(s3_root):
+    from semiemo.features.store import FeatureStore
+
+    with pytest.raises(storage.StorageUnreachable) as e:
+        FeatureStore("s3://no-such-bucket/features")
+    _one_line_naming_the_bucket_and_the_fix(str(e.value), "s3://no-such-bucket/features")
+    assert FeatureStore(storage.join(s3_root, "features")).entries() == []
+
+
+def test_the_cli_prints_the_missing_bucket_in_one_line_not_a_traceback(s3_root, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "SEMIEMO_HOME": str(tmp_path / "home")}
+    done = subprocess.run([sys.executable, "-m", "semiemo.cli", "features", "ls", "--store", "s3://no-such-bucket/f"],
+                          env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2
+    first, *rest = done.stderr.strip().splitlines()
+    assert first.startswith("semiemo: error: cannot write s3://no-such-bucket/f: bucket 'no-such-bucket' does not exist")
+    assert rest == ["(set SEMIEMO_DEBUG=1 for the traceback)"] and "Traceback" not in done.stderr

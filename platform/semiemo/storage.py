@@ -38,6 +38,11 @@ class StorageNotShared(OneLineError):
     """A local storage root on a multi-node cluster: other nodes would write where the driver never looks."""
 
 
+class StorageUnreachable(OneLineError):
+    """A URI whose bucket does not exist or cannot be reached: pyarrow's own message for it ends a command in a
+    traceback and advises `allow_bucket_creation`, an option the user cannot set from here."""
+
+
 def is_uri(location: str | Path) -> bool:
     return "://" in str(location)
 
@@ -73,6 +78,70 @@ def filesystem(where: str | Path):
     if is_uri(where):
         return pafs.FileSystem.from_uri(str(where))
     return pafs.LocalFileSystem(), str(Path(where).expanduser().resolve())
+
+
+def bucket_of(where: str | Path) -> str:
+    """The bucket of a URI (`s3://bucket/root` -> `bucket`); '' for a local folder or a `file://` URI."""
+    import pyarrow.fs as pafs
+
+    if not is_uri(where):
+        return ""
+    fs, path = filesystem(where)
+    return "" if isinstance(fs, pafs.LocalFileSystem) else path.split("/", 1)[0]
+
+
+def bucket_problem(where: str | Path) -> str | None:
+    """Why the bucket of the URI `where` cannot be written ("bucket 'x' does not exist at <endpoint>", or the
+    error reaching it), or None when it exists or `where` has no bucket. One HEAD request."""
+    import pyarrow.fs as pafs
+
+    bucket = bucket_of(where)
+    if not bucket:
+        return None
+    fs, _ = filesystem(where)
+    try:
+        missing = fs.get_file_info(bucket).type == pafs.FileType.NotFound
+    except OSError as e:
+        return f"bucket {bucket!r} cannot be reached ({' '.join(str(e).split())})"
+    return f"bucket {bucket!r} does not exist at {_endpoint(where)}" if missing else None
+
+
+def _endpoint(where: str | Path) -> str:
+    for item in str(where).partition("?")[2].split("&"):
+        key, _, value = item.partition("=")
+        if key == "endpoint_override":
+            return value
+    return os.environ.get("AWS_ENDPOINT_URL") or "the provider's default endpoint"
+
+
+def _unreachable(where: str | Path, problem: str, kept: Path | None = None) -> StorageUnreachable:
+    scheme = str(where).split("://", 1)[0]
+    settings = ("AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION, or ?endpoint_override= "
+                "in the URI" if scheme == "s3" else f"the {scheme} endpoint and credential settings")
+    return StorageUnreachable(
+        f"cannot write {where}: {problem}; create the bucket ({scheme}://{bucket_of(where)}) or, if it exists, "
+        f"check {settings}" + (f"; the files are kept in {kept}" if kept else ""))
+
+
+def require_bucket(where: str | Path) -> None:
+    """Stop before any work when the URI `where` could never be written: its bucket is missing or unreachable."""
+    problem = bucket_problem(where)
+    if problem:
+        raise _unreachable(where, problem)
+
+
+@contextlib.contextmanager
+def explained_write(where: str | Path, kept: Path | None = None) -> Iterator[None]:
+    """A write under the URI `where` that fails because of its bucket ends in `StorageUnreachable` (one line,
+    naming the URI, the bucket and the fix; `kept`: the local folder that still holds the files). Any
+    other failure is raised as it was."""
+    try:
+        yield
+    except OSError as e:
+        problem = bucket_problem(where) if is_uri(where) else None
+        if problem is None:
+            raise
+        raise _unreachable(where, problem, kept) from e
 
 
 def local_dir(where: str | Path) -> Path:
@@ -122,9 +191,10 @@ def read_text(where: str | Path) -> str | None:
 def write_text(where: str | Path, text: str) -> None:
     """Write a small file (through a temporary name and a move on filesystems that have one)."""
     fs, path = filesystem(where)
-    fs.create_dir(posixpath.dirname(path), recursive=True)
-    with fs.open_output_stream(path) as fh:
-        fh.write(text.encode())
+    with explained_write(where):
+        fs.create_dir(posixpath.dirname(path), recursive=True)
+        with fs.open_output_stream(path) as fh:
+            fh.write(text.encode())
 
 
 def remove_tree(where: str | Path) -> None:
@@ -143,12 +213,9 @@ def upload(local: str | Path, where: str | Path) -> None:
     if not local.exists():
         return
     fs, path = filesystem(where)
-    if local.is_file():
-        fs.create_dir(posixpath.dirname(path), recursive=True)
+    with explained_write(where, kept=local):
+        fs.create_dir(posixpath.dirname(path) if local.is_file() else path, recursive=True)
         pafs.copy_files(str(local), path, source_filesystem=pafs.LocalFileSystem(), destination_filesystem=fs)
-        return
-    fs.create_dir(path, recursive=True)
-    pafs.copy_files(str(local), path, source_filesystem=pafs.LocalFileSystem(), destination_filesystem=fs)
 
 
 def download_files(where: str | Path, local: Path) -> None:
@@ -183,6 +250,7 @@ def writable(where: str | Path) -> Iterator[Path]:
         local.mkdir(parents=True, exist_ok=True)
         yield local
         return
+    require_bucket(where)   # before the work, not after it: a missing bucket would only show at the upload
     download_files(where, local)
     try:
         yield local

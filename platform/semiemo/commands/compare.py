@@ -130,6 +130,9 @@ def register(app: typer.Typer) -> None:
                 params = {**params, fragment["method"]: {**fragment["method_params"], **params.get(fragment["method"], {})}}
         out_dir = out or runs_root() / default_out_name(base, names, params)
         claim_output(out_dir, overwrite)
+        from semiemo import storage
+
+        storage.require_bucket(storage.remote_of(out_dir))  # a URI root: a missing bucket stops here, not after the runs
         base = base.model_copy(update={"output_dir": str(out_dir / "runs")})
         done = lambda method, rows: console.print(f"[green]done[/] {method}: {len(rows)} run(s)")  # noqa: E731
         from semiemo.features.audio_views import MissingStoredViews
@@ -146,8 +149,6 @@ def register(app: typer.Typer) -> None:
         typer.echo(markdown_table(summarize(results)))  # plain: rich would wrap the table rows
         for kind, path in paths.items():
             console.print(f"{kind}: {path}")
-        from semiemo import storage
-
         published = storage.publish(out_dir)   # a URI storage root: the report and runs land there too
         if published != str(out_dir):
             console.print(f"uploaded to {published}")

@@ -91,9 +91,12 @@ class FeatureStore:
             from semiemo.paths import feature_store_root
 
             root = feature_store_root()
+        from semiemo import storage
+
         self.uri = str(root)
-        self.fs, self.root = _filesystem(self.uri)
-        self.fs.create_dir(self.root, recursive=True)
+        self.fs, self.root = storage.filesystem(self.uri)
+        with storage.explained_write(self.uri):   # a missing bucket: one line naming it, not pyarrow's traceback
+            self.fs.create_dir(self.root, recursive=True)
 
     def __reduce__(self):
         return (FeatureStore, (self.uri,))
@@ -319,12 +322,6 @@ def _parquet_bytes(table: pa.Table) -> bytes:
     sink = io.BytesIO()
     pq.write_table(table, sink, compression="snappy", use_dictionary=["utt_id", "flags", "reason", "stage"])
     return sink.getvalue()
-
-
-def _filesystem(uri: str) -> tuple[pafs.FileSystem, str]:
-    if "://" in uri:
-        return pafs.FileSystem.from_uri(uri)
-    return pafs.LocalFileSystem(), str(Path(uri).expanduser().resolve())
 
 
 def _delete_if_exists(fs: pafs.FileSystem, path: str) -> None:
