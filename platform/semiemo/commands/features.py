@@ -34,7 +34,10 @@ def register(app: typer.Typer) -> None:
             run_featurize(corpus, features, store, address, views=views, augment=augment, augment_seed=augment_seed,
                           block_size=block_size, batch_size=batch_size, model_concurrency=model_concurrency,
                           progress=not no_progress)
-        except (KeyError, ValueError, RuntimeError) as e:  # bad name/corpus, or a featurizer that failed a block
+        except (KeyError, ValueError) as e:  # a bad name, corpus or width: refused before any work
+            typer.echo(f"featurize: error: {e.args[0] if isinstance(e, KeyError) and e.args else e}", err=True)
+            raise typer.Exit(code=2) from e
+        except RuntimeError as e:  # a featurizer that failed a whole block, mid-run
             typer.echo(f"featurize stopped: {e}\nfinished shards are kept; rerun the same command to resume.", err=True)
             raise typer.Exit(code=1) from e
 

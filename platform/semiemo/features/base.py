@@ -29,6 +29,8 @@ class Featurizer(Protocol):
     needs_audio: ClassVar[bool]
     needs_columns: ClassVar[tuple[str, ...]]  # manifest columns read besides utt_id/audio
     # optional: `model_backed: ClassVar[bool] = True` runs it in a Ray actor pool (model loaded once per actor)
+    # optional: `check_manifest(manifest)` raises ValueError on the driver, before any work, for a corpus the
+    # featurizer can never read (e.g. `clusters` given vectors of another width); bad rows still go row by row
 
     @property
     def config(self) -> Any: ...  # a frozen dataclass: part of the store key

@@ -199,6 +199,9 @@ def _check_columns(manifest: pd.DataFrame, fzs: list[Featurizer]) -> None:
         if any_of and not any(c in manifest.columns for c in any_of):
             raise ValueError(f"featurizer {f.name!r} reads one of the manifest columns {list(any_of)}, and this manifest "
                              f"has none of them (it has {sorted(map(str, manifest.columns))})")
+        check = getattr(f, "check_manifest", None)  # optional: a featurizer that can refuse a whole corpus up front
+        if check is not None:
+            check(manifest)
 
 
 def _needed_columns(manifest: pd.DataFrame, fzs: list[Featurizer]) -> list[str]:

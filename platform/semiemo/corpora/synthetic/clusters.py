@@ -36,6 +36,9 @@ class ClusterConfig:
     seed: int = 0
 
 
+MINIMUM = {"classes": 2, "dims": 1, "per_class": 1, "val_per_class": 0, "unlabeled": 0, "test": 0}
+
+
 def parse_cluster_spec(rest: str) -> ClusterConfig:
     """`classes=6,dims=20,...` -> ClusterConfig; an unknown key names the allowed ones."""
     allowed = {f.name: f.type for f in fields(ClusterConfig)}
@@ -45,10 +48,17 @@ def parse_cluster_spec(rest: str) -> ClusterConfig:
         key = key.strip()
         if not sep or key not in allowed:
             raise ValueError(f"clusters corpus option {part!r}: expected key=value with key one of {sorted(allowed)}")
-        values[key] = float(raw) if key == "separation" else int(raw)
+        kind = float if key == "separation" else int
+        try:
+            values[key] = kind(raw.strip())
+        except ValueError:
+            raise ValueError(f"clusters corpus option {key}={raw.strip()!r}: expected {'a number' if kind is float else 'an integer'}"
+                             f", e.g. clusters:{key}={getattr(ClusterConfig, key)}") from None
     cfg = ClusterConfig(**values)  # type: ignore[arg-type]
-    if cfg.classes < 2 or cfg.dims < 1 or cfg.per_class < 1:
-        raise ValueError(f"clusters corpus needs classes ≥ 2, dims ≥ 1, per_class ≥ 1; got {cfg}")
+    for key, least in MINIMUM.items():
+        if getattr(cfg, key) < least:
+            raise ValueError(f"clusters corpus option {key}={getattr(cfg, key)}: expected ≥ {least}, "
+                             f"e.g. clusters:{key}={getattr(ClusterConfig, key)}")
     return cfg
 
 
