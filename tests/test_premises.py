@@ -195,3 +195,19 @@ def test_diagnosis_names_an_inert_unlabeled_term_and_a_selection_inside_the_ramp
     assert names[:2] == ["unlabeled term inert", "selected inside the ramp-up"]
     tie = next(f for f in found if f.what == "seed noise")
     assert "Exact tie" in tie.line and "not seed noise" in tie.line
+
+
+def test_a_report_whose_premise_failed_shows_the_means_without_saying_reproduced(tmp_path):
+    from semiemo.analysis.reproduce import markdown_report
+    from semiemo.tune.space import SearchSpace
+
+    spec = SearchSpace.model_validate({
+        "name": "t", "experiment": {"method": "fixmatch"},
+        "parameters": {"method_params.unsup_weight": {"grid": [0.1, 1.0, 3.0]}},
+        "reference": {"shape": {"kind": "increasing"}}})
+    rising = table({0.1: 0.40, 1.0: 0.50, 3.0: 0.60}, unlabeled_loss_active_share=0.0, mask_rate_mean=0.0)
+    text, verdict = markdown_report(spec, rising, tmp_path / "f.png", corpus="synthetic")
+    assert verdict.outcome == "not tested" and "**NOT TESTED** (premise failed)" in text
+    assert "REPRODUCED" not in text.replace("NOT REPRODUCED", "")   # the rising means are shown, not judged
+    means_line = next(line for line in text.splitlines() if line.startswith("What the means show (not a verdict): "))
+    assert means_line.startswith("What the means show (not a verdict): (increasing")

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -341,13 +342,19 @@ def markdown_report(spec: SearchSpace, table: pd.DataFrame, figure: Path, *, cor
     verdict = judged(verdict, measured)
     claim = spec.reference.shape
     lines += ["", "## Verdict", "", f"Paper's shape: {claim.description or claim.kind}", "", verdict.line, ""]
-    if verdict is not shape:
-        lines += [f"What the means show (not a verdict): {shape.line}", ""]
+    if verdict is not shape:  # the means' test without its outcome word: a report whose premise failed never says REPRODUCED
+        lines += [f"What the means show (not a verdict): {means_only(shape.line)}", ""]
     if verdict.reproduced is False or verdict.outcome in ("not tested", "undetermined") and not table.empty:
         from semiemo.analysis.diagnosis import diagnose, diagnosis_lines
 
         lines += diagnosis_lines(diagnose(table, metric=spec.plot_metric, x=spec.x_param, series=spec.plot.series)) + [""]
     return "\n".join(lines), verdict
+
+
+def means_only(line: str) -> str:
+    """A verdict line without its bold outcome word ("**REPRODUCED** (increasing) — ..." -> "(increasing) — ..."):
+    what the means showed, for a report whose verdict is another (a failed premise, points within noise)."""
+    return re.sub(r"^\*\*[A-Z ]+\*\*\s*", "", line)
 
 
 def judged(verdict: Verdict, measured: list) -> Verdict:
