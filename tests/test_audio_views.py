@@ -156,25 +156,32 @@ def test_cli_featurize_renders_views_beside_the_plain_features(tmp_path):
 
 # --- drawing stored views in training ------------------------------------------------------------
 
-def _bank():
-    from semiemo.train.view_bank import bank_for_rows
+def _row_views():
+    from semiemo.train.view_bank import RowViews
 
-    stored = np.array(["a", "b", "c"], dtype=object)
-    fields = {"is10": np.array([[[10 * i + k] * 2 for k in range(4)] for i in (0, 2)], np.float32)}  # a, c: [2, K=4, 2]
-    return bank_for_rows(np.array(["c", "zz", "a"], dtype=object), stored, np.array([True, False, True]), fields, "strong")
-
-
-def test_a_view_bank_is_row_aligned_and_marks_rows_without_views():
-    bank = _bank()
-    assert bank.has_views.tolist() == [True, False, True] and bank.n_views == 4
-    assert set(bank.views["is10"][0, :, 0]) == {20, 21, 22, 23}  # row 'c' holds c's four views
+    fields = {"is10": np.array([[[10 * i + k] * 2 for k in range(4)] for i in range(3)], np.float32)}  # 3 rows, K=4
+    return RowViews("strong", np.array([True, False, True]), fields, views=4)
 
 
-def test_each_step_draws_one_stored_view_per_row_uniformly_and_reproducibly():
-    bank = _bank()
+def test_a_view_bank_holds_its_splits_rows_scaled_like_them_and_marks_rows_without_views():
+    bank = _row_views().bank(np.array([2, 1]), lambda group, x: x - 5.0)   # the split's own scaler
+    assert bank.has_views.tolist() == [True, False] and bank.n_views == 4
+    assert set(bank.views["is10"][0, :, 0]) == {15, 16, 17, 18}            # row 2's four views, scaled
+
+
+def test_each_step_draws_two_different_stored_views_per_row_uniformly_and_reproducibly():
+    import torch
+
+    from semiemo.train.view_bank import TensorViewBank
+
+    bank = TensorViewBank(_row_views().bank(np.array([0, 2]), lambda group, x: x))
+    rows = torch.tensor([0, 1])
     rng = np.random.default_rng(0)
-    draws = np.array([bank.draw(np.array([0, 2]), rng)[0]["is10"][:, 0] for _ in range(400)])
-    assert set(draws[:, 0]) == {20, 21, 22, 23} and set(draws[:, 1]) == {0, 1, 2, 3}
-    assert np.all(np.abs(np.bincount((draws[:, 0] - 20).astype(int)) - 100) < 35)
-    again = bank.draw(np.array([0, 2]), np.random.default_rng(0))[0]["is10"]
-    assert np.array_equal(again, bank.draw(np.array([0, 2]), np.random.default_rng(0))[0]["is10"])
+    draws = [bank.draw(rows, rng) for _ in range(400)]
+    first = np.array([d.draws[0]["is10"][:, 0].numpy() for d in draws])
+    second = np.array([d.draws[1]["is10"][:, 0].numpy() for d in draws])
+    assert set(first[:, 0]) == {0, 1, 2, 3} and set(first[:, 1]) == {20, 21, 22, 23}
+    assert (first != second).all()                                          # K = 4: the two draws differ
+    assert np.all(np.abs(np.bincount((first[:, 1] - 20).astype(int)) - 100) < 35)
+    again = [bank.draw(rows, np.random.default_rng(0)).draws[0]["is10"] for _ in range(2)]
+    assert torch.equal(again[0], again[1])

@@ -19,7 +19,6 @@ import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 import torch
 
 from semiemo.methods.base import Batch, StoredViews
@@ -36,34 +35,6 @@ class ViewBank:
     @property
     def n_views(self) -> int:
         return int(next(iter(self.views.values())).shape[1]) if self.views else 0
-
-    def draw(self, rows: np.ndarray, rng: np.random.Generator) -> tuple[dict[str, np.ndarray], np.ndarray]:
-        """One stored view per row of `rows` (drawn uniformly per row); and which rows had views at all."""
-        rows = np.asarray(rows, dtype=np.int64)
-        picks = rng.integers(0, max(self.n_views, 1), size=len(rows))
-        return {g: v[rows, picks] for g, v in self.views.items()}, self.has_views[rows]
-
-
-def bank_for_rows(utt_ids: np.ndarray, stored_ids: np.ndarray, present: np.ndarray, fields: dict[str, np.ndarray],
-                  policy: str, scalers: dict[str, object] | None = None) -> ViewBank:
-    """A ViewBank row-aligned with `utt_ids` from a `features.audio_views.ViewSet`'s arrays (`stored_ids`,
-    `present`, `fields` [N_present, K, ...]), each view z-scored with `scalers[group]` (None: raw)."""
-    from semiemo.normalization import apply_zscore
-
-    have = np.asarray(stored_ids, dtype=object)[np.asarray(present, dtype=bool)]
-    pos = pd.Index(have).get_indexer(np.asarray(utt_ids, dtype=object))
-    has = pos >= 0
-    views = {}
-    for group, arr in fields.items():
-        n, k = arr.shape[:2]
-        flat = arr.reshape(n * k, *arr.shape[2:]).astype(np.float32)
-        scaler = (scalers or {}).get(group)
-        flat = apply_zscore(scaler, flat) if scaler is not None else flat
-        normalized = flat.reshape(n, k, *arr.shape[2:])
-        out = np.zeros((len(pos), k, *arr.shape[2:]), dtype=np.float32)
-        out[has] = normalized[pos[has]]
-        views[group] = out
-    return ViewBank(views, has, policy)
 
 
 VIEW_DRAW_STREAM = 3   # generator stream id of view draws (0 and 1 shuffle the labeled and unlabeled rows)
