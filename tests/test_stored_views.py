@@ -221,3 +221,25 @@ def test_cli_train_refuses_missing_views_with_the_featurize_command(tiny_corpus,
                                       "--out", str(tmp_path / "cli")], env={**os.environ, "COLUMNS": "300"})
     assert result.exit_code == 2
     assert "--views 9 --augment weak" in " ".join(result.output.split())
+
+
+def test_a_sweep_checks_the_stored_views_of_every_arms_features_before_any_trial(tmp_path):
+    """Two arms ask for the same views of different features; only the first's are stored. The driver names the
+    second's before any trial (it once checked each policy and K only once, whatever the corpus or features)."""
+    from semiemo.corpora import load_manifest
+    from semiemo.corpora.manifest import manifest_hash
+    from semiemo.features.audio_views import MissingStoredViews, make_views
+    from semiemo.features.store import FeatureStore, store_key
+    from semiemo.tune.runner import _prepare_on_driver
+    from semiemo.tune.space import SearchSpace
+
+    corpus, store = "synthetic:acted=12,wild_labeled=0,unlabeled=0,seed=1", str(tmp_path / "store")
+    stored = make_views(["egemaps"], 2, "weak")[0]
+    FeatureStore(store).entry(store_key(manifest_hash(load_manifest(corpus)), stored)).write_meta({"complete": True})
+    spec = SearchSpace.model_validate({
+        "name": "t", "experiment": {"corpus": corpus, "features": ["egemaps"], "method": "mixmatch",
+                                    "feature_store": store, "views": {"weak": 2}},
+        "arms": {"a": {"features": ["egemaps"]}, "b": {"features": ["is10"]}},
+        "parameters": {"arm": {"grid": ["a", "b"], "scale": "category"}}})
+    with pytest.raises(MissingStoredViews, match="of 'is10'"):
+        _prepare_on_driver(spec, address=None)

@@ -271,8 +271,9 @@ def _prepare_on_driver(spec: SearchSpace, address: str | None) -> None:
                     done.add(key)
                     resolve(request, seed=seed)   # into the store each trial's run_fold reads by key
         for policy, k in sorted(cfg.views.items()):  # asked-for audio views must be stored: fail here, not per trial
-            if f"views:{policy}:{k}" not in done:
-                done.add(f"views:{policy}:{k}")
+            key = repr(("views", cfg.corpus, tuple(cfg.features), policy, k, cfg.views_seed, cfg.feature_store))
+            if key not in done:   # per corpus and features too: arms may differ in them
+                done.add(key)
                 from semiemo.features.audio_views import stored_view_entries
 
                 stored_view_entries(cfg.corpus, cfg.features, policy, k, cfg.views_seed, cfg.feature_store)
