@@ -39,6 +39,17 @@ def test_writable_uploads_on_exit_and_pulls_back_next_time(monkeypatch, tmp_path
         assert (local / "results.csv").read_text() == "a\n1\n"
 
 
+def test_write_text_replaces_a_local_file_through_a_move_and_leaves_no_temporary(tmp_path):
+    import os
+
+    target = tmp_path / "trial" / "trial_result.json"
+    storage.write_text(str(target), '{"a": 1}')
+    before = os.stat(target).st_ino
+    storage.write_text(f"file://{target}", '{"a": 2}')
+    assert target.read_text() == '{"a": 2}' and os.listdir(target.parent) == ["trial_result.json"]
+    assert os.stat(target).st_ino != before     # a new file moved into place, not the old one rewritten
+
+
 def test_publish_uploads_a_staging_folder_to_the_uri_it_mirrors(monkeypatch, tmp_path):
     monkeypatch.setenv("SEMIEMO_HOME", str(tmp_path / "home"))
     uri = f"file://{tmp_path / 'bucket'}/runs/compare-x"

@@ -189,12 +189,21 @@ def read_text(where: str | Path) -> str | None:
 
 
 def write_text(where: str | Path, text: str) -> None:
-    """Write a small file (through a temporary name and a move on filesystems that have one)."""
+    """Write a small file whole or not at all: on a local filesystem through a temporary name and a move (a
+    reader, or a run resumed after a kill, never finds half of it); an object store's put is atomic itself."""
+    import uuid
+
+    import pyarrow.fs as pafs
+
     fs, path = filesystem(where)
     with explained_write(where):
         fs.create_dir(posixpath.dirname(path), recursive=True)
-        with fs.open_output_stream(path) as fh:
+        local = isinstance(fs, pafs.LocalFileSystem)
+        target = f"{path}.{uuid.uuid4().hex}.tmp" if local else path
+        with fs.open_output_stream(target) as fh:
             fh.write(text.encode())
+        if local:
+            fs.move(target, path)
 
 
 def remove_tree(where: str | Path) -> None:

@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import json
 import math
-from pathlib import Path
 from typing import Any, Callable
 
 import pandas as pd
 
 FINAL_FLAG = "final"        # 1.0 on the trial's last report, the one that carries test rows
-ROWS_KEY = "rows_json"
-REPLAYED = "replayed"       # 1.0 when a resumed trial re-reports its recorded result instead of training      # that report's (seed, fold) test rows, as JSON records
+ROWS_KEY = "rows_json"      # that report's (seed, fold) test rows, as JSON records
+REPLAYED = "replayed"       # 1.0 when a resumed trial re-reports its recorded result instead of training
 TEST_PREFIX = "test_"
 DONE_FILE = "trial_result.json"  # a trial's final report, written when its training has finished
 
@@ -113,13 +112,7 @@ def run_trial(config: dict[str, Any], *, spec: dict[str, Any], data: Any = None,
         from semiemo.train.experiment import run_experiment as objective
     frame = objective(cfg, data=data, report=report)
     final = summarize(frame, sweep.metric, last_epoch)
-    if storage.is_uri(done_marker):
-        storage.write_text(done_marker, json.dumps(final))  # an object store's put is atomic
-    else:
-        Path(done_marker).parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(done_marker).with_suffix(".tmp")
-        tmp.write_text(json.dumps(final))
-        tmp.replace(done_marker)
+    storage.write_text(done_marker, json.dumps(final))  # whole or not at all, on a folder or a URI
     tune.report(final)
 
 
