@@ -68,6 +68,22 @@ def test_reproduce_skips_ssl_real_speech_with_a_message_when_casia_is_absent(tmp
     assert "ssl_real_speech skipped" in result.output and "not a CASIA folder" in " ".join(result.output.split())
 
 
+def test_a_file_missing_later_in_the_run_fails_the_command_instead_of_reporting_a_skip(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    import semiemo.tune.runner as runner
+    from semiemo.cli import app
+
+    def lost_file(*args, **kwargs):   # what a sweep raises when, e.g., pre-trained weights it needs are gone
+        raise FileNotFoundError("no pretrained weights with key 'abc' in /store/pretrained")
+
+    monkeypatch.setattr(runner, "run_sweep", lost_file)
+    monkeypatch.setenv("SEMIEMO_HOME", str(tmp_path / "home"))
+    result = CliRunner().invoke(app, ["reproduce", "ssl_positive_control", "--out", str(tmp_path / "out")])
+    assert result.exit_code != 0 and "skipped" not in result.output
+    assert isinstance(result.exception, FileNotFoundError) and "pretrained weights" in str(result.exception)
+
+
 def test_the_ssl_real_speech_analysis_is_a_valid_spec_outside_the_quick_all():
     from semiemo.analysis.reproduce import spec_path
     from semiemo.tune.space import load_spec

@@ -424,13 +424,21 @@ def reproduce(name: str, *, corpus: str | None = None, quick: bool = False, out_
 REAL_CORPORA = ("casia", "iemocap", "meld")  # corpus kinds read from disk (the synthetic ones are generated)
 
 
+class CorpusAbsent(FileNotFoundError):
+    """The analysis's real corpus is not on this machine: skip it, said why. Only `check_corpus_present` raises
+    it, so a file missing later in a run (weights, a trial's folder) is a failure, not a skip."""
+
+
 def check_corpus_present(corpus: str) -> None:
-    """A real corpus that is not on this machine raises FileNotFoundError (naming the folder and the fix)
+    """A real corpus that is not on this machine raises CorpusAbsent (naming the folder and the fix)
     before Ray or Tune start, so an analysis on it is skipped at once with that message."""
     if corpus.split(":", 1)[0] in REAL_CORPORA:
         from semiemo.corpora import load_manifest
 
-        load_manifest(corpus)
+        try:
+            load_manifest(corpus)
+        except FileNotFoundError as e:
+            raise CorpusAbsent(*e.args) from e
 
 
 def render(spec: SearchSpace, table: pd.DataFrame, out_dir: str | Path | None = None, *,

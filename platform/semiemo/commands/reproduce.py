@@ -98,8 +98,8 @@ def reproduce(
             result = repro.reproduce(name, corpus=None if corpus == "synthetic" else corpus, budget=budget,
                                      out_dir=out_dir, address=address, resume=resume, unlabeled=unlabeled,
                                      optuna_storage=optuna_storage)
-    except FileNotFoundError as e:  # a corpus that is not on this machine: skipped, said why (as `--all` does)
-        console.print(f"[yellow]{name} skipped[/]: its data is not on this machine — {e}")
+    except repro.CorpusAbsent as e:  # its corpus is not on this machine: skipped, said why (as `--all` does); any
+        console.print(f"[yellow]{name} skipped[/]: its data is not on this machine — {e}")   # other missing file fails
         return
     console.print(f"figure  {result['figure']}")
     console.print(f"report  {result['report']}")
