@@ -90,9 +90,9 @@ def bucket_of(where: str | Path) -> str:
     return "" if isinstance(fs, pafs.LocalFileSystem) else path.split("/", 1)[0]
 
 
-def bucket_problem(where: str | Path) -> str | None:
-    """Why the bucket of the URI `where` cannot be written ("bucket 'x' does not exist at <endpoint>", or the
-    error reaching it), or None when it exists or `where` has no bucket. One HEAD request."""
+def bucket_problem(where: str | Path) -> tuple[bool, str] | None:
+    """(missing, why) when the bucket of the URI `where` cannot be written — missing: it does not exist at the
+    endpoint; else the error reaching it — or None when it exists or `where` has no bucket. One HEAD request."""
     import pyarrow.fs as pafs
 
     bucket = bucket_of(where)
@@ -102,8 +102,8 @@ def bucket_problem(where: str | Path) -> str | None:
     try:
         missing = fs.get_file_info(bucket).type == pafs.FileType.NotFound
     except OSError as e:
-        return f"bucket {bucket!r} cannot be reached ({' '.join(str(e).split())})"
-    return f"bucket {bucket!r} does not exist at {_endpoint(where)}" if missing else None
+        return False, f"bucket {bucket!r} cannot be reached ({' '.join(str(e).split())})"
+    return (True, f"bucket {bucket!r} does not exist at {_endpoint(where)}") if missing else None
 
 
 def _endpoint(where: str | Path) -> str:
@@ -124,10 +124,12 @@ def _unreachable(where: str | Path, problem: str, kept: Path | None = None) -> S
 
 
 def require_bucket(where: str | Path) -> None:
-    """Stop before any work when the URI `where` could never be written: its bucket is missing or unreachable."""
+    """Stop before any work when the URI `where` could never be written: its bucket does not exist. A bucket that
+    cannot be looked at (no permission to list it, the endpoint down) is left to the writes themselves, which
+    `explained_write` explains if they fail: a role may put objects in a bucket it may not list."""
     problem = bucket_problem(where)
-    if problem:
-        raise _unreachable(where, problem)
+    if problem and problem[0]:
+        raise _unreachable(where, problem[1])
 
 
 @contextlib.contextmanager
@@ -141,7 +143,7 @@ def explained_write(where: str | Path, kept: Path | None = None) -> Iterator[Non
         problem = bucket_problem(where) if is_uri(where) else None
         if problem is None:
             raise
-        raise _unreachable(where, problem, kept) from e
+        raise _unreachable(where, problem[1], kept) from e
 
 
 def local_dir(where: str | Path) -> Path:
