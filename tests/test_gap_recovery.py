@@ -92,3 +92,10 @@ def test_the_ssl_real_speech_analysis_is_a_valid_spec_outside_the_quick_all():
     assert not spec.in_all and spec.reference.shape.kind == "recovers_gap"
     assert {"supervised_10", "supervised_20", "supervised_100", spec.reference.shape.value} <= set(spec.arms)
     assert len(spec.seeds) >= 3 and spec.base_config().protocol.name == "loso"
+
+
+def test_a_high_arm_below_100_percent_labels_is_an_error_naming_it():
+    table = _table([0.08, 0.1, 0.09])
+    table.loc[table["arm"] == "supervised_100", "label_fraction"] = 0.5
+    with pytest.raises(ValueError, match="'supervised_100' runs at 50% labels"):
+        recovers_gap_verdict(table, CLAIM, "arm", "test_ua")

@@ -35,6 +35,10 @@ def arm_shares(table: pd.DataFrame, x: str, metric: str, full_arm: str) -> list[
     arms = {str(a): g for a, g in done.groupby(done[x].astype(str), sort=False)}
     if full_arm not in arms:
         return []
+    top = _fraction(arms[full_arm])
+    if not np.isclose(top, 1.0):
+        raise ValueError(f"recovers_gap: the `high` arm {full_arm!r} runs at {top:.0%} labels; the top of the label gap "
+                         "is supervised at 100 % (label_fraction: 1.0): point `high` at that arm")
     supervised = {a: _fraction(g) for a, g in arms.items() if (g["method"].astype(str) == BASELINE).all()}
     out = []
     for arm, rows in arms.items():
