@@ -80,3 +80,16 @@ def test_pieces_merge_into_one_index_and_a_whole_rerun_skips_them(tmp_path, ray_
     assert json.loads((out / "runs.jsonl").read_text().splitlines()[-1])["skipped"] == list(names)
     counts = (out / "index.md").read_text().split("## Summary")[1].split("| analysis |")[0]
     assert "2 analyses" in counts and "not run" not in counts          # the merged summary: all three done
+
+
+def test_the_merged_summary_offers_no_rerun_for_a_group_whose_only_gap_is_an_absent_corpus():
+    from semiemo.analysis.reproduce_all import DATA_ABSENT, merged_summary
+
+    statuses = [{"name": "cmdm_table4", "status": "done", "wall_s": 60.0, "outcome": "reproduced"},
+                {"name": "cmdm_table5", "status": "not run", "why": DATA_ABSENT + "FileNotFoundError: no CASIA"},
+                {"name": "mmmd_table1", "status": "not run", "why": "not reached yet"}]
+    lines = merged_summary(statuses, "full")
+    cmdm = next(line for line in lines if line.strip().startswith("cmdm"))
+    mmmd = next(line for line in lines if line.strip().startswith("mmmd"))
+    assert "1/2 done" in cmdm and "1 without their data here" in cmdm and "to run" not in cmdm
+    assert "0/1 done" in mmmd and "to run: semiemo reproduce --all --budget full --group mmmd" in mmmd

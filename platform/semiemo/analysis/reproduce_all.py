@@ -69,6 +69,9 @@ def _not_run(p: Planned, budget: str, why: str, status: str = "not run") -> dict
             "spec_digest": spec_digest(spec) if spec else ""}
 
 
+DATA_ABSENT = "data not on this machine: "   # the `why` of an analysis skipped for its absent corpus
+
+
 def _is_missing_data(e: BaseException) -> bool:
     """A corpus that is not on this machine (the loaders raise FileNotFoundError naming the path and fix)."""
     return isinstance(e, FileNotFoundError)
@@ -189,9 +192,11 @@ def merged_summary(statuses: list[dict[str, Any]], budget: str) -> list[str]:
         by_group.setdefault(group_of(st["name"]), []).append(st)
     for group, sts in by_group.items():
         done = [s for s in sts if s.get("status") == "done"]
+        absent = [s for s in sts if s.get("status") != "done" and str(s.get("why", "")).startswith(DATA_ABSENT)]
         wall = sum(float(s.get("wall_s") or 0) for s in done)
-        todo = len(sts) - len(done)
+        todo = len(sts) - len(done) - len(absent)   # rerunning the group cannot bring an absent corpus
         lines.append(f"  {group:<8} {len(done)}/{len(sts)} done, {_wall(wall) if done else '—'} of analysis wall time"
+                     + (f", {len(absent)} without their data here" if absent else "")
                      + (f"; to run: semiemo reproduce --all --budget {budget} --group {group}" if todo else ""))
     return lines
 
@@ -232,7 +237,7 @@ def _run_one(p: Planned, budget: str, root: Path, storage: str, address: str | N
         raise
     except Exception as e:  # one analysis's failure is recorded with its reason; the rest go on
         missing = _is_missing_data(e)
-        st = _not_run(p, budget, ("data not on this machine: " if missing else "failed: ")
+        st = _not_run(p, budget, (DATA_ABSENT if missing else "failed: ")
                       + f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}",
                       status="not run" if missing else "error")
         st["wall_s"] = time.time() - t0
