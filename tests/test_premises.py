@@ -83,6 +83,27 @@ def test_a_zero_weight_point_is_supervised_by_construction_and_not_asked_to_be_a
     assert next(r for r in res if r.kind == "unlabeled_active").holds is True
 
 
+def test_a_non_zero_but_negligible_weighted_term_is_inert():
+    """MixMatch's L_U at λ_U = 0.01 is non-zero in every epoch and ~1e-4 of the loss: it changed nothing."""
+    t = table({0.01: 0.40, 1.0: 0.50, 100.0: 0.45}, unlabeled_loss_active_share=1.0,
+              unlabeled_term_share_mean=lambda x, s: 2e-4 if x == 0.01 else 0.3)
+    res = pm.evaluate([], t, metric="test_ua", keys=["method_params.unsup_weight"])
+    active = next(r for r in res if r.kind == "unlabeled_active")
+    assert active.holds is False and "2 of 3 points active" in active.measured and "inert at" in active.measured
+    assert "median term share of the loss 30.00%" in active.measured
+    strong = table({0.01: 0.40, 1.0: 0.50}, unlabeled_loss_active_share=1.0, unlabeled_term_share_mean=0.02)
+    assert next(r for r in pm.evaluate([], strong, metric="test_ua", keys=["method_params.unsup_weight"])
+                if r.kind == "unlabeled_active").holds is True
+
+
+def test_diagnosis_names_a_negligible_weighted_term():
+    from semiemo.analysis.diagnosis import unlabeled_inert
+
+    t = table({0.01: 0.40, 0.02: 0.41}, unlabeled_loss_active_share=1.0, unlabeled_term_share_mean=1e-4)
+    finding = unlabeled_inert(t)
+    assert finding.explains and "under 1% of the loss" in finding.line and "1.0e-04" in finding.line
+
+
 def test_premises_without_their_columns_are_not_measured_and_change_nothing():
     t = table({0.1: 0.40, 1.0: 0.50, 3.0: 0.45})
     res = pm.evaluate([], t, metric="test_ua", keys=["method_params.unsup_weight"])

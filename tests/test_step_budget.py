@@ -52,9 +52,10 @@ def test_columns_measure_the_unlabeled_term_where_it_exists():
     fixmatch = fit_fold(_fold(100, pool=60), "fixmatch", {"threshold": 0.0}, cfg, seed=0).run_columns
     assert fixmatch["mask_rate_mean"] == pytest.approx(1.0) and fixmatch["mask_rate_last"] == pytest.approx(1.0)
     assert fixmatch["unlabeled_loss_active_share"] == 1.0 and fixmatch["unlabeled_loss_mean"] > 0
+    assert 0 < fixmatch["unlabeled_term_share_mean"] < 1   # λ·L_U / (L_X + λ·L_U), fixmatch reports λ
     supervised = fit_fold(_fold(100, pool=0), "supervised", {}, cfg, seed=0).run_columns
     assert all(math.isnan(supervised[c]) for c in ("mask_rate_mean", "mask_rate_last", "unlabeled_loss_active_share",
-                                                    "unlabeled_loss_mean"))
+                                                    "unlabeled_loss_mean", "unlabeled_term_share_mean"))
     pi = fit_fold(_fold(100, pool=60), "pi_model", {}, cfg, seed=0).run_columns   # no confidence threshold
     assert math.isnan(pi["mask_rate_mean"]) and not math.isnan(pi["unlabeled_loss_mean"])
     assert (fixmatch["total_steps"], fixmatch["steps_per_epoch"]) == (6, 3)
@@ -74,3 +75,16 @@ def test_a_ramp_up_longer_than_the_run_still_selects_the_last_epoch():
     cfg = TrainConfig(num_threads=1, epochs=2, batch_size=16, steps_per_epoch=2)
     result = fit_fold(_fold(100, pool=60), "pi_model", {"rampup_fraction": 1.0}, cfg, seed=0)
     assert result.run_columns["selection_start_epoch"] == 2 and result.best_epoch == 2
+
+
+def test_term_share_is_the_weighted_unlabeled_loss_over_the_total_after_warm_up():
+    from semiemo.train.run_columns import run_columns
+
+    history = [{"epoch": 1, "train/sup_loss": 1.0, "train/unsup_loss": 5.0, "train/unsup_weight": 0.0},   # warm-up
+               {"epoch": 2, "train/sup_loss": 1.0, "train/unsup_loss": 0.02, "train/unsup_weight": 0.01},
+               {"epoch": 3, "train/mix_sup_loss": 0.5, "train/unsup_loss": 0.5, "train/unsup_weight": 1.0}]
+    cols = run_columns(history, selected_epoch=3, selection_start_epoch=1, total_steps=3, steps_per_epoch=1,
+                       thresholded_mask=False)
+    assert cols["unlabeled_term_share_mean"] == pytest.approx((2e-4 / 1.0002 + 0.5) / 2)
+    no_weight = [{k: v for k, v in h.items() if k != "train/unsup_weight"} for h in history]
+    assert math.isnan(run_columns(no_weight, 3, 1, 3, 1, False)["unlabeled_term_share_mean"])

@@ -132,19 +132,23 @@ def validation_agreement(table: pd.DataFrame, metric: str, keys: list[str]) -> F
 
 
 def unlabeled_inert(table: pd.DataFrame) -> Finding | None:
-    """Semi-supervised runs whose unlabeled loss was zero in most epochs after warm-up (no prediction passed
-    the threshold, or the weight was still ramping): the method trained as supervised."""
-    from semiemo.analysis.premises import ACTIVE_EPOCH_SHARE, semi_supervised_rows
+    """Semi-supervised runs whose unlabeled term did not act after warm-up — zero in most epochs (no
+    prediction passed the threshold, or the weight was still ramping) or too small a share of the loss
+    to move the model (`premises.runs_active`): the method trained as supervised."""
+    from semiemo.analysis.premises import MIN_TERM_SHARE, runs_active, semi_supervised_rows
 
     rows = semi_supervised_rows(table)
-    share = pd.to_numeric(rows.get("unlabeled_loss_active_share", pd.Series(dtype=float)), errors="coerce").dropna()
-    if share.empty:
+    active = runs_active(rows).dropna()
+    if active.empty:
         return None
-    inert = float((share < ACTIVE_EPOCH_SHARE).mean())
+    inert = float((active < 0.5).mean())
     mask = pd.to_numeric(rows.get("mask_rate_mean", pd.Series(dtype=float)), errors="coerce").dropna()
     mask_txt = f"; mean mask rate {float(mask.mean()):.3f}" if len(mask) else ""
-    return Finding("unlabeled term inert", f"Unlabeled term inert: in {inert:.0%} of {len(share)} semi-supervised runs "
-                   f"the unlabeled loss was zero in most epochs after warm-up{mask_txt}"
+    term = pd.to_numeric(rows.get("unlabeled_term_share_mean", pd.Series(dtype=float)), errors="coerce").dropna()
+    term_txt = f"; median weighted term {float(term.median()):.1e} of the loss" if len(term) else ""
+    return Finding("unlabeled term inert", f"Unlabeled term inert: in {inert:.0%} of {len(active)} semi-supervised runs "
+                   f"the unlabeled loss was zero in most epochs after warm-up or under {MIN_TERM_SHARE:.0%} of the "
+                   f"loss{term_txt}{mask_txt}"
                    + (" — those runs trained as supervised; the swept factor could not act." if inert >= 0.5 else "."),
                    inert >= 0.5)
 

@@ -12,7 +12,8 @@ rows, and its YAML (`premises:`) adds its own or replaces a generic one of the s
 columns the trainer did not report is *not measured*: it is listed, and it neither passes nor fails.
 
 Per-run columns read (absent or NaN: not measured): `unlabeled_loss_active_share` (share of epochs after
-warm-up with a non-zero unlabeled loss), `mask_rate_mean`, `unlabeled_loss_mean`, `selected_epoch`,
+warm-up with a non-zero unlabeled loss), `unlabeled_term_share_mean` (the weighted unlabeled term's mean
+share of the loss after warm-up), `mask_rate_mean`, `unlabeled_loss_mean`, `selected_epoch`,
 `selection_start_epoch` (the first epoch selection may pick: the end of the ramp-up), `teacher_accuracy`
 (the teacher's labels on the pool against the hidden truth), and the plotted metric.
 """
@@ -43,6 +44,7 @@ DEFAULT_THRESHOLD = {
     "column": 0.0,
 }
 ACTIVE_EPOCH_SHARE = 0.5           # a run's unlabeled term is active when non-zero in most epochs after warm-up
+MIN_TERM_SHARE = 0.01              # ... and, where the run reports its weight, w·L_U is ≥ 1 % of the loss on average
 ALPHA, POWER = 0.05, 0.8           # the detectable difference: two-sided 5 % test with 80 % power
 
 
@@ -198,20 +200,39 @@ def _arm_rows(table: pd.DataFrame, p: Premise) -> pd.DataFrame:
     return rows[_matches(rows, p.where)] if p.where else rows
 
 
-def unlabeled_active(table: pd.DataFrame, p: Premise, keys: list[str], generic: bool) -> PremiseResult | None:
-    rows = _arm_rows(table, p)
-    if rows.empty:
-        return None
-    bar = _threshold(p)
-    statement = (f"the unlabeled term is active (non-zero in ≥ {ACTIVE_EPOCH_SHARE:.0%} of the epochs after warm-up) "
-                 f"at ≥ {bar:.0%} of the semi-supervised points")
+def runs_active(rows: pd.DataFrame) -> pd.Series:
+    """Per run: 1.0 if its unlabeled term acted on the model, 0.0 if not, NaN if the run reports nothing.
+
+    Acted: the unlabeled loss was non-zero in ≥ `ACTIVE_EPOCH_SHARE` of the epochs after warm-up and, where
+    the run reports its unlabeled weight, the weighted term averaged ≥ `MIN_TERM_SHARE` of the loss (a
+    term of 1e-4 of the loss is non-zero and changes nothing). Runs without the epoch share fall back to
+    a positive mask rate or unlabeled loss.
+    """
     share = _column(rows, "unlabeled_loss_active_share")
+    term = _column(rows, "unlabeled_term_share_mean")
     mask = _column(rows, "mask_rate_mean")
     loss = _column(rows, "unlabeled_loss_mean")
     active = pd.Series(np.nan, index=rows.index)
     active = active.where(share.isna(), (share >= ACTIVE_EPOCH_SHARE).astype(float))
     fallback = active.isna() & (mask.notna() | loss.notna())
     active[fallback] = ((mask[fallback].fillna(0) > 0) | (loss[fallback].fillna(0) > 0)).astype(float)
+    weak = active.notna() & term.notna() & (term < MIN_TERM_SHARE)
+    active[weak] = 0.0
+    return active
+
+
+def unlabeled_active(table: pd.DataFrame, p: Premise, keys: list[str], generic: bool) -> PremiseResult | None:
+    rows = _arm_rows(table, p)
+    if rows.empty:
+        return None
+    bar = _threshold(p)
+    statement = (f"the unlabeled term is active (non-zero in ≥ {ACTIVE_EPOCH_SHARE:.0%} of the epochs after warm-up, "
+                 f"and ≥ {MIN_TERM_SHARE:.0%} of the loss where its weight is reported) "
+                 f"at ≥ {bar:.0%} of the semi-supervised points")
+    share = _column(rows, "unlabeled_loss_active_share")
+    term = _column(rows, "unlabeled_term_share_mean")
+    mask = _column(rows, "mask_rate_mean")
+    active = runs_active(rows)
     if active.isna().all():
         return _not_measured("unlabeled_active", statement, "not measured: the runs report no "
                              "`unlabeled_loss_active_share`, `mask_rate_mean` or `unlabeled_loss_mean`", generic)
@@ -221,10 +242,19 @@ def unlabeled_active(table: pd.DataFrame, p: Premise, keys: list[str], generic: 
     value = float(point_ok.mean())
     inert = [_key(k) for k, ok in point_ok.items() if not ok]
     measured = (f"{int(point_ok.sum())} of {len(point_ok)} points active ({value:.0%}); median active-epoch share "
-                f"{float(share.median()) if share.notna().any() else float('nan'):.2f}, mean mask rate "
+                f"{float(share.median()) if share.notna().any() else float('nan'):.2f}, median term share of the loss "
+                f"{_percent(term)}, mean mask rate "
                 f"{float(mask.mean()) if mask.notna().any() else float('nan'):.3f}"
                 + (f"; inert at {', '.join(inert[:6])}" if inert else ""))
     return PremiseResult("unlabeled_active", statement, measured, value, value >= bar - 1e-12, generic)
+
+
+def _percent(values: pd.Series) -> str:
+    """A median share as a percentage with enough digits to show 1e-4 (NaN: 'not reported')."""
+    if not values.notna().any():
+        return "not reported"
+    v = float(values.median())
+    return f"{v:.2%}" if v >= 1e-3 else f"{v:.1e}"
 
 
 def selected_after_rampup(table: pd.DataFrame, p: Premise, generic: bool) -> PremiseResult | None:

@@ -182,7 +182,8 @@ class MMMD(_MultiPath):
         if unlabeled is None:  # no V_t^U (Fig. 5c at 0): W = X' only, L_U dropped
             return {"loss": sup, **out}
         unsup = self.head_consistency(global_logits[n:], local_logits[:, n:], mixed_targets[n:])    # L_U, eq. 21
-        return {"loss": sup + hp.unsup_weight * unsup, "unsup_loss": unsup.detach(), **out}          # eq. 22
+        return {"loss": sup + hp.unsup_weight * unsup, "unsup_loss": unsup.detach(),
+                "unsup_weight": torch.tensor(hp.unsup_weight), **out}                                 # eq. 22
 
     def train_step(self, labeled: Batch, unlabeled: Batch | None, info: StepInfo) -> dict[str, torch.Tensor]:
         if info.phase == MIX:

@@ -9,7 +9,12 @@ whether the unlabeled term was active after the warm-up and whether the selected
 - `mask_rate_mean` / `mask_rate_last`: over the eligible epochs, the mean / last per-epoch share of
   unlabeled rows whose confidence passed the method's threshold (NaN for methods without one);
 - `unlabeled_loss_active_share`: share of eligible epochs whose mean unlabeled loss is > 1e-12;
-  `unlabeled_loss_mean`: its mean over them (both NaN for methods without an unlabeled loss).
+  `unlabeled_loss_mean`: its mean over them (both NaN for methods without an unlabeled loss);
+- `unlabeled_term_share_mean`: over the eligible epochs, the mean of the weighted unlabeled term's share of
+  the loss, w·L_U / (L_sup + w·L_U), from each epoch's mean `unsup_weight`, `unsup_loss` and supervised loss
+  (`sup_loss`, or `mix_sup_loss` for mmmd's mixed pass). A loss that is non-zero can still be too small
+  to move the model: MixMatch's 1/L-scaled L_U at λ_U = 0.01 is ~1e-4 of L_X, "active" by the loss alone.
+  NaN for methods that do not report their unlabeled weight.
 """
 
 from __future__ import annotations
@@ -19,8 +24,9 @@ from typing import Any
 import numpy as np
 
 ACTIVE_LOSS = 1e-12
+SUPERVISED_LOSS_KEYS = ("train/sup_loss", "train/mix_sup_loss")
 COLUMNS = ("selected_epoch", "selection_start_epoch", "total_steps", "steps_per_epoch", "mask_rate_mean",
-           "mask_rate_last", "unlabeled_loss_active_share", "unlabeled_loss_mean")
+           "mask_rate_last", "unlabeled_loss_active_share", "unlabeled_loss_mean", "unlabeled_term_share_mean")
 
 
 def run_columns(history: list[dict[str, float]], selected_epoch: int, selection_start_epoch: int, total_steps: int,
@@ -34,4 +40,18 @@ def run_columns(history: list[dict[str, float]], selected_epoch: int, selection_
             "total_steps": int(total_steps), "steps_per_epoch": int(steps_per_epoch),
             "mask_rate_mean": float(np.mean(masks)) if masks else nan, "mask_rate_last": float(masks[-1]) if masks else nan,
             "unlabeled_loss_active_share": float(np.mean([v > ACTIVE_LOSS for v in losses])) if losses else nan,
-            "unlabeled_loss_mean": float(np.mean(losses)) if losses else nan}
+            "unlabeled_loss_mean": float(np.mean(losses)) if losses else nan,
+            "unlabeled_term_share_mean": _term_share(eligible)}
+
+
+def _term_share(epochs: list[dict[str, float]]) -> float:
+    """Mean over epochs of w·L_U / (L_sup + w·L_U); NaN where no epoch reports all three."""
+    shares = []
+    for h in epochs:
+        sup = next((h[k] for k in SUPERVISED_LOSS_KEYS if k in h), None)
+        if sup is None or "train/unsup_loss" not in h or "train/unsup_weight" not in h:
+            continue
+        term = abs(h["train/unsup_weight"] * h["train/unsup_loss"])
+        total = abs(sup) + term
+        shares.append(term / total if total > 0 else 0.0)
+    return float(np.mean(shares)) if shares else float("nan")
