@@ -282,9 +282,12 @@ def test_rerun_after_a_crash_computes_only_missing_blocks_and_stores_every_utt_i
     root = str(tmp_path / "store")
     marker = tmp_path / "calls"
     marker.write_bytes(b"")
-    with pytest.raises(Exception, match="simulated crash"):
+    from semiemo.features.pipeline import FeaturizerFailed
+
+    with pytest.raises(FeaturizerFailed, match="simulated crash") as crashed:   # its own one line, not Ray's wrapper
         featurize(manifest, [CrashingStats(str(marker), calls_before_crash=2)], store_root=root,
                   block_size=4, batch_size=4, progress=False)
+    assert "\n" not in str(crashed.value) and "finished blocks are kept" in str(crashed.value)
     entry = FeatureStore(root).entry(store_key(_mhash(manifest), SignalStats()))
     done_after_crash = entry.done_blocks()
     assert 0 < len(done_after_crash) < 6

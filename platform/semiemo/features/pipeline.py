@@ -34,6 +34,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from semiemo.errors import OneLineError
 from semiemo.features.audio_io import AudioError, AudioOptions, load_row_audio
 from semiemo.features.base import Featurizer, FieldSpec, config_hash
 from semiemo.features.progress import ProgressLines
@@ -96,8 +97,13 @@ class FeaturizeReport:
         return out
 
 
-class FeaturizerFailed(RuntimeError):
-    """A featurizer failed on every row of a block: a bug or a missing resource, not bad data."""
+class FeaturizerFailed(OneLineError):
+    """A featurizer failed on every row of a block: a bug or a missing resource, not bad data. The worker returns
+    it as a summary row (`FAILURE`) and the driver raises it: an exception raised inside a Ray Data task reaches
+    the driver as Ray's UserCodeException, a traceback with this message buried in it."""
+
+
+FAILURE = "failure"   # summary column: the FeaturizerFailed message of a block ('' for a finished block)
 
 
 def featurize(
@@ -303,6 +309,8 @@ def _run_blocks(ordered, blocks, block_size, model_backed, fzs, entries, store, 
         # batch_size=None: each Ray Data block (`per_task` specs) is one task, never bundled with another
         ds = ds.map_batches(_featurize_blocks, fn_kwargs=worker_kwargs, batch_size=None, num_cpus=options.num_cpus)
     for row in ds.iter_rows():
+        if row.get(FAILURE):   # the run stops here; the shards finished so far are kept for the rerun
+            raise FeaturizerFailed(row[FAILURE])
         yield row
 
 
@@ -351,12 +359,20 @@ class _BlockWorker:
         self.batch_size = batch_size
 
     def run(self, batch: dict[str, np.ndarray]) -> dict[str, list]:
-        out: dict[str, list] = {"block": [], "featurizer_index": [], "ok": [], "flagged": [], "errors": [], "node": []}
+        out: dict[str, list] = {"block": [], "featurizer_index": [], "ok": [], "flagged": [], "errors": [], "node": [],
+                                FAILURE: []}
         for block, which, payload in zip(batch["block"], batch["featurizer_indices"], batch["rows"]):
             rows = _rows_from_bytes(bytes(payload))
-            for summary in self.featurize_block(int(block), json.loads(which), rows):
-                for k, v in summary.items():
-                    out[k].append(v)
+            try:
+                summaries = self.featurize_block(int(block), json.loads(which), rows)
+            except FeaturizerFailed as e:  # stop this task's blocks; the driver raises it with its own message
+                summaries = [{"block": int(block), "featurizer_index": -1, "ok": 0, "flagged": 0, "errors": 0,
+                              "node": _node_id(), FAILURE: str(e)}]
+            for summary in summaries:
+                for k in out:
+                    out[k].append(summary.get(k, ""))
+            if out[FAILURE][-1]:
+                break
         return out
 
     def featurize_block(self, block: int, which: list[int], rows: pd.DataFrame) -> list[dict]:
