@@ -144,3 +144,15 @@ def test_the_cli_prints_the_missing_bucket_in_one_line_not_a_traceback(s3_root, 
     first, *rest = done.stderr.strip().splitlines()
     assert first.startswith("semiemo: error: cannot write s3://no-such-bucket/f: bucket 'no-such-bucket' does not exist")
     assert rest == ["(set SEMIEMO_DEBUG=1 for the traceback)"] and "Traceback" not in done.stderr
+
+
+def test_compare_with_a_missing_bucket_stops_before_running_any_method(s3_root, monkeypatch, tmp_path):
+    from typer.testing import CliRunner
+
+    from semiemo.cli import app
+
+    monkeypatch.setenv("SEMIEMO_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("SEMIEMO_STORAGE", "s3://no-such-bucket/root")
+    result = CliRunner().invoke(app, ["compare", "--methods", "supervised", "--seeds", "1", "--epochs", "1"])
+    assert isinstance(result.exception, storage.StorageUnreachable), result.output
+    assert "bucket 'no-such-bucket' does not exist" in str(result.exception) and "done" not in result.output
