@@ -66,7 +66,7 @@ def test_unlabeled_term_inert_makes_the_verdict_not_tested_with_its_measured_val
     active = next(r for r in res if r.kind == "unlabeled_active")
     assert active.holds is False and active.value == 0.0 and "0 of 3 points active" in active.measured
     v = judged(shape_verdict(curve([0.40, 0.50, 0.45], [0.1, 1.0, 3.0]), ShapeClaim(kind="best_at", value=0.1)), res)
-    assert v.outcome == "not tested" and "unlabeled term is active" in v.line and "0 of 3" in v.line
+    assert v.outcome == "not tested" and "unlabeled loss is non-zero" in v.line and "0 of 3" in v.line
 
 
 def test_unlabeled_term_active_holds_and_leaves_the_verdict_alone():
@@ -85,15 +85,31 @@ def test_a_zero_weight_point_is_supervised_by_construction_and_not_asked_to_be_a
 
 def test_a_non_zero_but_negligible_weighted_term_is_inert():
     """MixMatch's L_U at λ_U = 0.01 is non-zero in every epoch and ~1e-4 of the loss: it changed nothing."""
-    t = table({0.01: 0.40, 1.0: 0.50, 100.0: 0.45}, unlabeled_loss_active_share=1.0,
+    t = table({0.01: 0.40, 1.0: 0.50, 100.0: 0.45}, x="method_params.threshold", unlabeled_loss_active_share=1.0,
               unlabeled_term_share_mean=lambda x, s: 2e-4 if x == 0.01 else 0.3)
-    res = pm.evaluate([], t, metric="test_ua", keys=["method_params.unsup_weight"])
+    res = pm.evaluate([], t, metric="test_ua", keys=["method_params.threshold"])
     active = next(r for r in res if r.kind == "unlabeled_active")
     assert active.holds is False and "2 of 3 points active" in active.measured and "inert at" in active.measured
     assert "median term share of the loss 30.00%" in active.measured
     strong = table({0.01: 0.40, 1.0: 0.50}, unlabeled_loss_active_share=1.0, unlabeled_term_share_mean=0.02)
     assert next(r for r in pm.evaluate([], strong, metric="test_ua", keys=["method_params.unsup_weight"])
                 if r.kind == "unlabeled_active").holds is True
+
+
+def test_a_sweep_over_the_weight_names_its_too_small_weights_but_is_tested_if_one_weight_acts():
+    share = lambda x, s: 2e-4 if x < 0.1 else 0.3  # noqa: E731
+    t = table({0.01: 0.40, 1.0: 0.50, 100.0: 0.45}, unlabeled_loss_active_share=1.0, unlabeled_term_share_mean=share)
+    active = next(r for r in pm.evaluate([], t, metric="test_ua", keys=["method_params.unsup_weight"])
+                  if r.kind == "unlabeled_active")
+    assert active.holds is True and "at 2 of 3 weights" in active.measured and "barely acts" in active.measured
+    # the same rows judged as a sweep over something else: the 0.01 point's runs did not learn from the pool
+    other = t.rename(columns={"method_params.unsup_weight": "method_params.threshold"})
+    assert next(r for r in pm.evaluate([], other, metric="test_ua", keys=["method_params.threshold"])
+                if r.kind == "unlabeled_active").holds is False
+    # no weight of the sweep let the term act: not tested
+    none = table({0.001: 0.40, 0.01: 0.41}, unlabeled_loss_active_share=1.0, unlabeled_term_share_mean=1e-4)
+    assert next(r for r in pm.evaluate([], none, metric="test_ua", keys=["method_params.unsup_weight"])
+                if r.kind == "unlabeled_active").holds is False
 
 
 def test_diagnosis_names_a_negligible_weighted_term():

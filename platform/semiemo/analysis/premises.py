@@ -200,13 +200,14 @@ def _arm_rows(table: pd.DataFrame, p: Premise) -> pd.DataFrame:
     return rows[_matches(rows, p.where)] if p.where else rows
 
 
-def runs_active(rows: pd.DataFrame) -> pd.Series:
+def runs_active(rows: pd.DataFrame, weighted: bool = True) -> pd.Series:
     """Per run: 1.0 if its unlabeled term acted on the model, 0.0 if not, NaN if the run reports nothing.
 
     Acted: the unlabeled loss was non-zero in ≥ `ACTIVE_EPOCH_SHARE` of the epochs after warm-up and, where
     the run reports its unlabeled weight, the weighted term averaged ≥ `MIN_TERM_SHARE` of the loss (a
     term of 1e-4 of the loss is non-zero and changes nothing). Runs without the epoch share fall back to
-    a positive mask rate or unlabeled loss.
+    a positive mask rate or unlabeled loss. `weighted=False` skips the share rule (a sweep over the weight
+    itself, where a small weight is a point of the curve, not a failure of the run).
     """
     share = _column(rows, "unlabeled_loss_active_share")
     term = _column(rows, "unlabeled_term_share_mean")
@@ -216,23 +217,37 @@ def runs_active(rows: pd.DataFrame) -> pd.Series:
     active = active.where(share.isna(), (share >= ACTIVE_EPOCH_SHARE).astype(float))
     fallback = active.isna() & (mask.notna() | loss.notna())
     active[fallback] = ((mask[fallback].fillna(0) > 0) | (loss[fallback].fillna(0) > 0)).astype(float)
-    weak = active.notna() & term.notna() & (term < MIN_TERM_SHARE)
-    active[weak] = 0.0
+    if weighted:
+        weak = active.notna() & term.notna() & (term < MIN_TERM_SHARE)
+        active[weak] = 0.0
     return active
 
 
 def unlabeled_active(table: pd.DataFrame, p: Premise, keys: list[str], generic: bool) -> PremiseResult | None:
+    """Was the unlabeled term active at (nearly) every semi-supervised point?
+
+    A sweep over the unlabeled weight itself (a key in `ZERO_WEIGHT_COLUMNS`) is judged differently: its
+    small weights are meant to weaken the term, so each point needs a non-zero unlabeled loss only, and the
+    sweep as a whole needs at least one point where the weighted term reaches `MIN_TERM_SHARE` of the loss
+    — else no point of it let the unlabeled data act. The points below that share are named.
+    """
     rows = _arm_rows(table, p)
     if rows.empty:
         return None
     bar = _threshold(p)
-    statement = (f"the unlabeled term is active (non-zero in ≥ {ACTIVE_EPOCH_SHARE:.0%} of the epochs after warm-up, "
-                 f"and ≥ {MIN_TERM_SHARE:.0%} of the loss where its weight is reported) "
-                 f"at ≥ {bar:.0%} of the semi-supervised points")
+    weight_swept = any(k in ZERO_WEIGHT_COLUMNS for k in keys)
     share = _column(rows, "unlabeled_loss_active_share")
     term = _column(rows, "unlabeled_term_share_mean")
     mask = _column(rows, "mask_rate_mean")
-    active = runs_active(rows)
+    if weight_swept:
+        statement = (f"the unlabeled loss is non-zero in ≥ {ACTIVE_EPOCH_SHARE:.0%} of the epochs after warm-up at "
+                     f"≥ {bar:.0%} of the swept weights, and the weighted term reaches ≥ {MIN_TERM_SHARE:.0%} of the "
+                     f"loss at one of them at least")
+    else:
+        statement = (f"the unlabeled term is active (non-zero in ≥ {ACTIVE_EPOCH_SHARE:.0%} of the epochs after warm-up, "
+                     f"and ≥ {MIN_TERM_SHARE:.0%} of the loss where its weight is reported) "
+                     f"at ≥ {bar:.0%} of the semi-supervised points")
+    active = runs_active(rows, weighted=not weight_swept)
     if active.isna().all():
         return _not_measured("unlabeled_active", statement, "not measured: the runs report no "
                              "`unlabeled_loss_active_share`, `mask_rate_mean` or `unlabeled_loss_mean`", generic)
@@ -246,7 +261,15 @@ def unlabeled_active(table: pd.DataFrame, p: Premise, keys: list[str], generic: 
                 f"{_percent(term)}, mean mask rate "
                 f"{float(mask.mean()) if mask.notna().any() else float('nan'):.3f}"
                 + (f"; inert at {', '.join(inert[:6])}" if inert else ""))
-    return PremiseResult("unlabeled_active", statement, measured, value, value >= bar - 1e-12, generic)
+    holds = value >= bar - 1e-12
+    if weight_swept and term.notna().any():
+        per_point_term = rows.assign(_term=term).groupby(group, dropna=False)["_term"].median().dropna()
+        small = [_key(k) for k, v in per_point_term.items() if v < MIN_TERM_SHARE]
+        strong = int((per_point_term >= MIN_TERM_SHARE).sum())
+        measured += (f"; weighted term ≥ {MIN_TERM_SHARE:.0%} of the loss at {strong} of {len(per_point_term)} weights"
+                     + (f" (below it, the term barely acts: {', '.join(small[:6])})" if small else ""))
+        holds = holds and strong > 0
+    return PremiseResult("unlabeled_active", statement, measured, value, holds, generic)
 
 
 def _percent(values: pd.Series) -> str:
