@@ -140,3 +140,20 @@ def test_paper_budget_step_count_follows_the_spec():
     # train.budget's rule: an SSL epoch is the longer of a labeled pass and a pool pass at μ·B rows a step
     assert pool_pass > labeled_pass
     assert steps_per_epoch(cfgs[0], None, folds=5) == max(labeled_pass, pool_pass)
+
+
+def test_only_an_absent_corpus_is_absent_data_and_an_arms_corpus_is_checked_before_ray(tmp_path):
+    """A file missing later in a run (weights, a trial's folder) is a failure, not 'data not on this machine'
+    (which would also start a stand-in run); the corpora of the base and of every arm are checked up front."""
+    from semiemo.analysis.reproduce import CorpusAbsent
+    from semiemo.analysis.reproduce_all import _check_corpora, _is_missing_data
+
+    assert not _is_missing_data(FileNotFoundError("weights/front_end.pt"))
+    assert _is_missing_data(CorpusAbsent("no CASIA at /x"))
+    path = tmp_path / "arms.yaml"
+    spec = {**_spec("arms", "gauss"), "arms": {"here": {}, "there": {"corpus": f"casia:{tmp_path / 'no_casia'}"}},
+            "parameters": {"arm": {"grid": ["here", "there"]}}}
+    path.write_text(yaml.safe_dump(spec, allow_unicode=True))
+    with pytest.raises(CorpusAbsent, match="no_casia"):
+        _check_corpora(load_spec(path, budget="full"))
+    _check_corpora(load_spec(path.parent / path.name, budget="full").model_copy(update={"arms": {"here": {}}}))

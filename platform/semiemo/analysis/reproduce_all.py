@@ -32,8 +32,8 @@ from typing import Any, Callable
 from semiemo.analysis.groups import group_of
 from semiemo.analysis.index_report import counts_line
 from semiemo.analysis.index_report import fmt_wall as _wall
-from semiemo.analysis.reproduce import (STATUS, read_status, render, reproduce_root, reproduce_sweeps,
-                                        search_spaces_dir, spec_digest, write_status)
+from semiemo.analysis.reproduce import (STATUS, CorpusAbsent, check_corpus_present, read_status, render,
+                                        reproduce_root, reproduce_sweeps, search_spaces_dir, spec_digest, write_status)
 from semiemo.tune.space import SearchSpace, load_spec, trial_budget
 
 
@@ -73,8 +73,16 @@ DATA_ABSENT = "data not on this machine: "   # the `why` of an analysis skipped 
 
 
 def _is_missing_data(e: BaseException) -> bool:
-    """A corpus that is not on this machine (the loaders raise FileNotFoundError naming the path and fix)."""
-    return isinstance(e, FileNotFoundError)
+    """A corpus that is not on this machine (`check_corpus_present` raised CorpusAbsent, naming the path and
+    the fix). Any other missing file (weights, a trial's folder) is a failure of the run, not absent data."""
+    return isinstance(e, CorpusAbsent)
+
+
+def _check_corpora(spec: SearchSpace) -> None:
+    """Raise CorpusAbsent before Ray starts when the analysis's corpus, or an arm's, is not on this machine."""
+    corpora = {str(spec.base_config().corpus)} | {str(a["corpus"]) for a in spec.arms.values() if a.get("corpus")}
+    for corpus in sorted(corpora):
+        check_corpus_present(corpus)
 
 
 class _LedgerWatch:
@@ -211,6 +219,7 @@ def _run_one(p: Planned, budget: str, root: Path, storage: str, address: str | N
     t0 = time.time()
     bar.update(trials_task, description=f"trials of {p.name}")
     def attempt(run_spec: SearchSpace) -> dict[str, Any]:
+        _check_corpora(run_spec)
         with _LedgerWatch(sweep_dir(run_spec, storage) / "finished.jsonl",
                           lambda n: bar.update(trials_task, completed=done_before + n)):
             table = run_sweep(run_spec, address=address, storage_dir=storage, resume=resume,
@@ -221,7 +230,7 @@ def _run_one(p: Planned, budget: str, root: Path, storage: str, address: str | N
     try:
         try:
             return attempt(spec)
-        except FileNotFoundError as absent:
+        except CorpusAbsent as absent:
             if not spec.fallback_variant or spec.source_path is None:
                 raise
             # the paper's corpus is not here: run the named stand-in under this analysis's name, and say so
