@@ -360,6 +360,18 @@ def print_summary(s: dict) -> None:
     print(f"total wall     {s['total_wall_s']:.0f} s; plot {s['plot']}")
 
 
+def _gpu_line() -> str:
+    """What the machine has, measured: this benchmark is CPU work and reports no GPU figure either way."""
+    try:
+        import torch
+
+        if torch.cuda.is_available():
+            return f"GPU present ({torch.cuda.get_device_name(0)}) but unused: every figure here is CPU work."
+    except Exception:  # torch absent or broken: say so rather than guess
+        return "GPU unknown (torch not importable); every figure here is CPU work."
+    return "no GPU visible to torch; every figure here is CPU work."
+
+
 def write_markdown(s: dict, out: Path) -> Path:
     """`report.md`: the printed summary verbatim, the targets side by side, and the RSS plot."""
     import contextlib
@@ -392,8 +404,7 @@ def write_markdown(s: dict, out: Path) -> Path:
                 f"done of {r['blocks_total']} | only missing | - | {'met' if r['only_missing_computed'] else 'missed'} |")
     md = [f"# {s['rows']:,} utterances end to end (bench_scale_500k.py)", "",
           f"Command: `HEAVY_BOTH=1 /work/bin/heavy python bench/bench_scale_500k.py --rows {s['rows']} "
-          f"--cpus {s['cpus']}` (both CPU slots held). Machine: {_platform.machine()}, {os.cpu_count()} vCPUs, shared "
-          "with other sessions' light work. No GPU was lent to this task; there is no GPU figure here.", "",
+          f"--cpus {s['cpus']}`. Machine: {_platform.machine()}, {os.cpu_count()} vCPUs, {_gpu_line()}", "",
           "## Targets", "", "| what | measured | target | ratio | |", "|---|---|---|---|---|", *rows, "",
           "## Output (printed by the run)", "", "```", text.getvalue().rstrip(), "```", "",
           "![RSS vs rows](rss_vs_rows.png)", ""]
