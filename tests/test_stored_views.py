@@ -243,3 +243,15 @@ def test_a_sweep_checks_the_stored_views_of_every_arms_features_before_any_trial
         "parameters": {"arm": {"grid": ["a", "b"], "scale": "category"}}})
     with pytest.raises(MissingStoredViews, match="of 'is10'"):
         _prepare_on_driver(spec, address=None)
+
+
+@pytest.mark.parametrize("method,params", [("pi_model", {}), ("mean_teacher", {}), ("mixmatch", {"augmentations": 2})])
+def test_one_stored_view_is_refused_for_a_method_that_compares_two_of_a_row(method, params):
+    """With K = 1 both draws of a row are the same input: a consistency term between them trains nothing."""
+    data = gaussian_fold_data(unlabeled=20)
+    rng = np.random.default_rng(0)
+    data.view_banks = {"unlabeled": {"weak": ViewBank({"egemaps": rng.normal(size=(20, 1, 16)).astype(np.float32)},
+                                                      np.ones(20, bool), "weak")}}
+    with pytest.raises(ValueError, match=r"compares 2 distinct 'weak' views .* K=1.*--views 4 --augment weak"):
+        fit_fold(data, method, params, TrainConfig(num_threads=1, epochs=1, batch_size=8, mu=2, steps_per_epoch=2), seed=0)
+    fit_fold(data, "fixmatch", {}, TrainConfig(num_threads=1, epochs=1, batch_size=8, mu=2, steps_per_epoch=2), seed=0)

@@ -117,6 +117,13 @@ class Method(nn.Module):
         Default: one labeled pass per epoch, one optimizer the trainer steps, selection from epoch 0."""
         return TrainingPlan(uses_unlabeled=cls.consumes_unlabeled)
 
+    def stored_view_draws(self) -> dict[str, int]:
+        """Distinct stored views of one row this method compares within a step, per policy (`--views`).
+
+        The trainer refuses a run whose stored views have fewer: with K = 1 both draws of a row are the
+        same input, so a consistency term between them measures nothing. Default: none compared."""
+        return {}
+
     # --- optional hooks ------------------------------------------------------------------------
 
     def after_optimizer_step(self, info: StepInfo) -> None:

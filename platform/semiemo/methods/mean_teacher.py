@@ -58,6 +58,9 @@ class MeanTeacher(Method):
         self.teacher = copy.deepcopy(self.model)     # θ'
         self.teacher.requires_grad_(False)
 
+    def stored_view_draws(self) -> dict[str, int]:
+        return {self.hp.audio_view: 2}  # the student's and the teacher's views differ
+
     def train_step(self, labeled: Batch, unlabeled: Batch | None, info: StepInfo) -> dict[str, torch.Tensor]:
         lengths = labeled.lengths if unlabeled is None else concat_inputs(labeled.lengths, unlabeled.lengths)
         hp = self.hp  # student and teacher see independent views: two noise draws, or two different stored views

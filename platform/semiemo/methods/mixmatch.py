@@ -79,6 +79,9 @@ class MixMatch(Method):
         mean_probs = torch.stack([self.model(v, lengths).softmax(-1) for v in unlabeled_views]).mean(dim=0)
         return sharpen(mean_probs, self.hp.temperature)
 
+    def stored_view_draws(self) -> dict[str, int]:
+        return {self.hp.audio_view: self.hp.augmentations}  # K augmentations of an unlabeled row (eq. 14)
+
     def train_step(self, labeled: Batch, unlabeled: Batch | None, info: StepInfo) -> dict[str, torch.Tensor]:
         hp = self.hp
         inputs = noisy(labeled, hp.noise_std, hp.audio_view)                         # X', eq. 13

@@ -50,6 +50,9 @@ class PiModel(Method):
         check_stored_policy("pi_model", "audio_view", hparams.audio_view)
         self.model = models.build_classifier(spec)
 
+    def stored_view_draws(self) -> dict[str, int]:
+        return {self.hp.audio_view: 2}  # two noisy passes of each row (Laine & Aila)
+
     def train_step(self, labeled: Batch, unlabeled: Batch | None, info: StepInfo) -> dict[str, torch.Tensor]:
         lengths = labeled.lengths if unlabeled is None else concat_inputs(labeled.lengths, unlabeled.lengths)
         hp = self.hp  # two stochastic views: two noise draws, or two different stored views

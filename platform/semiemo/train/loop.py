@@ -379,6 +379,7 @@ class _Run:
         banks = {split: {p: TensorViewBank(b, device) for p, b in by_policy.items()}
                  for split, by_policy in data.view_banks.items()
                  if split == "train" or (split == "unlabeled" and num_unlabeled and data.unlabeled_view is None)}
+        _check_view_counts(method_name, method, banks)
         run = cls(data, train, method, plan, optimizers, scalers, schedulers, streams, TrainState(), amp, num_unlabeled,
                   unlabeled_pool, TensorPool(data.val, device) if len(data.val) else None, oracle, world_size, start,
                   seed, rank, {split: b for split, b in banks.items() if b})
@@ -441,6 +442,20 @@ class _Run:
             out.update(pseudo_label_scalars(pool_pseudo_labels(self.method, self.unlabeled_pool, proba), self.oracle,
                                             self.data.num_classes))
         return out
+
+
+def _check_view_counts(method_name: str, method: Method, banks: dict[str, dict[str, TensorViewBank]]) -> None:
+    """Refuse stored views too few for the method's comparisons (`Method.stored_view_draws`): with K = 1 the
+    two views a Π-model or mean teacher compares are one input, and the unlabeled term trains nothing."""
+    for policy, draws in method.stored_view_draws().items():
+        for split, by_policy in banks.items():
+            bank = by_policy.get(policy)
+            if bank is not None and bank.n_views < draws:
+                raise ValueError(
+                    f"{method_name} compares {draws} distinct {policy!r} views of each row, but the stored {policy!r} "
+                    f"views of the {split} rows have K={bank.n_views}: its draws would be the same input; featurize "
+                    f"more (semiemo featurize ... --views {max(draws, 4)} --augment {policy}) and pass "
+                    f"--views {policy}:{max(draws, 4)}, or drop --views for feature-space noise")
 
 
 def _load_pretrained(method: Method, plan: TrainingPlan, pretrained: Mapping[str, dict[str, torch.Tensor]]) -> None:
