@@ -148,6 +148,7 @@ def test_interrupted_sweep_resumes_without_losing_or_repeating_finished_trials(r
         if proc.poll() is None:
             proc.kill()
     assert 2 <= len(finished_before) < 6, "the sweep was not interrupted mid-way"
+    assert proc.returncode != 0   # run_sweep raised Interrupted: a caller never takes the partial sweep as done
 
     table = run_sweep(spec, storage_dir=tmp_path, data=data, verbose=0)   # resume=True
     assert table["trial_id"].nunique() == 6 and set(table["status"]) == {"TERMINATED"}
@@ -229,3 +230,13 @@ def test_a_changed_search_space_starts_over_instead_of_restoring_the_old_sweep(r
     assert set(first["method_params.unsup_weight"]) == {0.0, 0.3}
     again = run_sweep(one_seed((0.0, 1.0)), storage_dir=tmp_path, data=data, verbose=0)
     assert set(again["method_params.unsup_weight"]) == {0.0, 1.0}
+
+
+def test_fewer_ended_trials_than_planned_is_an_interrupt_not_a_finished_sweep():
+    from semiemo.errors import Interrupted
+    from semiemo.tune.runner import _raise_if_interrupted
+
+    _raise_if_interrupted(6, 6, "done")
+    with pytest.raises(Interrupted, match=r"sweep cut interrupted: 2 of 6 trials ended.*run the same command again"):
+        _raise_if_interrupted(2, 6, "cut")
+    assert issubclass(Interrupted, KeyboardInterrupt)   # reproduce --all re-raises it; no status is written

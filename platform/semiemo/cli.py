@@ -84,6 +84,10 @@ def main() -> None:  # pragma: no cover
         print(f"semiemo: error: {message}", file=sys.stderr)
         print("(set SEMIEMO_DEBUG=1 for the traceback)", file=sys.stderr)
         sys.exit(2)
+    except KeyboardInterrupt as e:  # Ctrl-C: say how far it got (an Interrupted says it) and how to resume
+        print(f"semiemo: {e.args[0] if e.args else 'interrupted; run the same command again to resume'}",
+              file=sys.stderr)
+        sys.exit(130)
 
 
 if __name__ == "__main__":  # pragma: no cover

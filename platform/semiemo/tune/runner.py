@@ -157,7 +157,19 @@ def _run_sweep(spec: SearchSpace, where: str, out: Path, address: str | None, st
     write_table(table, out / "results")
     if not errors.empty:
         errors.to_csv(out / "errors.csv", index=False)
+    _raise_if_interrupted(grid.num_terminated + grid.num_errors, trial_budget(spec), spec.name)
     return table
+
+
+def _raise_if_interrupted(ended: int, planned: int, name: str) -> None:
+    """Tune answers Ctrl-C by saving its state and returning from `fit()` as if the sweep were done; a
+    caller would then judge a part of the grid ("modalities=avl was not swept") and record the analysis
+    as finished, so a rerun skipped it. Fewer trials ended than planned means the sweep was cut short."""
+    if ended < planned:
+        from semiemo.errors import Interrupted
+
+        raise Interrupted(f"sweep {name} interrupted: {ended} of {planned} trials ended; its state is saved — "
+                          f"run the same command again to resume (finished trials are not run again)")
 
 
 def _start_fresh(out: Path, spec: SearchSpace, url: str, where: str | None = None) -> None:
