@@ -157,3 +157,21 @@ def test_only_an_absent_corpus_is_absent_data_and_an_arms_corpus_is_checked_befo
     with pytest.raises(CorpusAbsent, match="no_casia"):
         _check_corpora(load_spec(path, budget="full"))
     _check_corpora(load_spec(path.parent / path.name, budget="full").model_copy(update={"arms": {"here": {}}}))
+
+
+def test_an_analysis_with_failed_trials_is_an_error_not_done(tmp_path):
+    """Trials killed for memory left cmkt_table3 with no finished trial; it was written 'done' (not tested) and a
+    rerun would have skipped it. Failed trials make the status 'error', so the next run retries them."""
+    import pandas as pd
+
+    from semiemo.analysis.reproduce import render
+
+    path = tmp_path / "failing.yaml"
+    path.write_text(yaml.safe_dump(_spec("failing"), allow_unicode=True))
+    spec = load_spec(path, budget="full")
+    rows = [{"trial_id": "t0", "status": "TERMINATED", "seed": 0, "fold": 0, "train.lr": 0.001, "val_ua": 0.5,
+             "test_ua": 0.5}, {"trial_id": "t1", "status": "ERROR", "train.lr": 0.01}]
+    status = render(spec, pd.DataFrame(rows), out_dir=tmp_path / "out", budget="full")["status"]
+    assert status["status"] == "error" and status["why"].startswith("1 of 2 trials failed")
+    ok = render(spec, pd.DataFrame(rows[:1]), out_dir=tmp_path / "out", budget="full")["status"]
+    assert ok["status"] == "done"

@@ -464,8 +464,13 @@ def render(spec: SearchSpace, table: pd.DataFrame, out_dir: str | Path | None = 
         text += loss_curve_section(spec, table, Path(trials_dir), out)
     (out / REPORT).write_text(text)
     table.to_parquet(out / "results.parquet", index=False)
+    failed = int(table["trial_id"][table["status"] == "ERROR"].nunique()) if {"status", "trial_id"} <= set(table.columns) else 0
+    why = _why(verdict, table, spec)
+    if failed:  # not done: a rerun retries the failed trials (Tune restore) instead of skipping the analysis
+        why = (f"{failed} of {table['trial_id'].nunique()} trials failed (their errors: errors.csv in the sweep's "
+               f"folder); run again to retry them — {why}")
     status = {"name": spec.name, "paper": spec.paper, "budget": budget or "full", "corpus": corpus,
-              "status": "done", "outcome": verdict.outcome, "verdict": verdict.line, "why": _why(verdict, table, spec),
+              "status": "error" if failed else "done", "outcome": verdict.outcome, "verdict": verdict.line, "why": why,
               "seeds": int(table["seed"].nunique()) if "seed" in table.columns and len(table) else 0,
               "trials": int(table["trial_id"].nunique()) if "trial_id" in table.columns and len(table) else 0,
               "wall_s": wall_s, "finished": time.strftime("%Y-%m-%d %H:%M:%S"), "spec_digest": spec_digest(spec)}
