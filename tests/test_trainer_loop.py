@@ -143,6 +143,28 @@ def test_trainer_serves_ssl_hooks_unlabeled_stream_and_pool_predictions(monkeypa
     assert 0.0 <= result.pseudo_label_accuracy <= 1.0        # against oracle_label
 
 
+def test_oracle_diagnostics_read_a_fixed_sample_of_a_large_pool_and_leave_training_alone():
+    """`train.pool_diagnostic_rows`: the per-epoch pool pass that only feeds the oracle diagnostics reads a
+    fixed sample; training (losses, selected epoch, test metrics) is identical to reading the whole pool."""
+    from semiemo.train.streams import PoolRows, diagnostic_rows
+
+    data = _fold_data(separation=1.5, unlabeled=300)
+    cfg = dict(num_threads=1, epochs=3, batch_size=10, mu=2)
+    whole = fit_fold(data, "fixmatch", {}, TrainConfig(**cfg, pool_diagnostic_rows=None), seed=0)
+    sample = fit_fold(data, "fixmatch", {}, TrainConfig(**cfg, pool_diagnostic_rows=60), seed=0)
+    assert [h["train/loss"] for h in sample.history] == [h["train/loss"] for h in whole.history]
+    assert sample.test_metrics == whole.test_metrics and sample.best_epoch == whole.best_epoch
+    rows = diagnostic_rows(300, 60, seed=0)
+    assert len(rows) == 60 and np.all(np.diff(rows) > 0) and np.array_equal(rows, diagnostic_rows(300, 60, seed=0))
+    assert diagnostic_rows(300, 300, seed=0) is None and diagnostic_rows(300, None, seed=0) is None
+    pool = TensorPool(data.unlabeled)
+    got = [b.index.tolist() for b in PoolRows(pool, rows).in_order(25)]
+    assert sum(got, []) == rows.tolist()                     # pool row numbers travel as Batch.index
+    # accuracy over the 60 sampled rows is k/60; over the whole pool (here) it is not
+    assert (sample.pseudo_label_accuracy * 60) == pytest.approx(round(sample.pseudo_label_accuracy * 60))
+    assert (whole.pseudo_label_accuracy * 60) != pytest.approx(round(whole.pseudo_label_accuracy * 60))
+
+
 # --- streams -----------------------------------------------------------------------------------
 
 def test_unlabeled_batch_is_mu_times_labeled_batch():

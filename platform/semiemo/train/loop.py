@@ -35,7 +35,7 @@ from semiemo.train.pool_stream import StreamedPool
 from semiemo.train.run_columns import run_columns
 from semiemo.train.schedules import make_optimizer, make_scheduler
 from semiemo.train.state import TrainState
-from semiemo.train.streams import Split, TensorPool, TwoStreams
+from semiemo.train.streams import PoolRows, Split, TensorPool, TwoStreams, diagnostic_rows
 from semiemo.train.view_bank import TensorViewBank, step_generator, with_stored_views
 
 ReportFn = Callable[[dict[str, float], dict[str, Any]], None]
@@ -433,14 +433,19 @@ class _Run:
         wants them), `on_epoch_end`, the pseudo-label diagnostics. Returns the scalars to log."""
         _sum_over_ranks([getattr(self.method, b) for b in self.plan.rank_sums], self.world_size)
         proba = None
-        if self.unlabeled_pool is not None and (self.plan.pool_predictions or self.oracle is not None):
+        if self.unlabeled_pool is not None and self.plan.pool_predictions:
             proba = predict_proba(self.method, self.unlabeled_pool)
-        extra = self.method.on_epoch_end(info, proba if self.plan.pool_predictions else None) or {}
+        extra = self.method.on_epoch_end(info, proba) or {}
         out = {f"train/{k}": float(v) for k, v in extra.items()}
-        if self.oracle is not None and proba is not None:
-            out["train/pseudo_label_accuracy"] = pseudo_label_accuracy(proba.argmax(dim=1).cpu().numpy(), self.oracle)
-            out.update(pseudo_label_scalars(pool_pseudo_labels(self.method, self.unlabeled_pool, proba), self.oracle,
-                                            self.data.num_classes))
+        if self.oracle is not None and self.unlabeled_pool is not None:
+            pool, oracle = self.unlabeled_pool, self.oracle
+            rows = None if proba is not None else diagnostic_rows(len(pool), self.train.pool_diagnostic_rows, self.seed)
+            if rows is not None:  # a fixed sample of a large pool (train.pool_diagnostic_rows)
+                pool, oracle = PoolRows(pool, rows), oracle[rows]
+            if proba is None:
+                proba = predict_proba(self.method, pool)
+            out["train/pseudo_label_accuracy"] = pseudo_label_accuracy(proba.argmax(dim=1).cpu().numpy(), oracle)
+            out.update(pseudo_label_scalars(pool_pseudo_labels(self.method, pool, proba), oracle, self.data.num_classes))
         return out
 
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -76,6 +76,30 @@ class TensorPool:
         """Every row once, in order (evaluation)."""
         for start in range(0, self.n, batch_size):
             yield self.batch(np.arange(start, min(start + batch_size, self.n)))
+
+
+@dataclass(frozen=True)
+class PoolRows:
+    """Fixed rows of a pool, read in order with their pool row numbers as `Batch.index`: what the
+    per-epoch oracle diagnostics predict when the pool is larger than `train.pool_diagnostic_rows`."""
+
+    pool: Any   # TensorPool | StreamedPool
+    rows: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def in_order(self, batch_size: int) -> Iterator[Batch]:
+        for start in range(0, len(self.rows), batch_size):
+            yield self.pool.batch(self.rows[start:start + batch_size])
+
+
+def diagnostic_rows(n: int, limit: int | None, seed: int) -> np.ndarray | None:
+    """The pool rows the oracle diagnostics read: None (all `n`) or a sorted random `limit` of them, the
+    same every epoch and on every rank, so the curve follows the model, not the sample."""
+    if limit is None or n <= limit:
+        return None
+    return np.sort(np.random.default_rng([seed, 0x0AC1E]).choice(n, size=limit, replace=False))
 
 
 def shard_of_permutation(perm: np.ndarray, rank: int, world_size: int) -> np.ndarray:
