@@ -274,18 +274,11 @@ def declared_shared() -> bool:
 
 
 def check_reachable(alive_nodes: int, where: str | None = None) -> None:
-    """Refuse a local storage root on a cluster of more than one node unless it is declared shared."""
+    """Refuse a local storage root on a cluster of more than one node unless it is declared shared
+    (`jobs.ray_runtime.check_cluster` counts the nodes of the Ray cluster joined)."""
     where = where or root()
     if alive_nodes > 1 and not is_uri(where) and not declared_shared():
         raise StorageNotShared(
             f"storage root {where} is a local folder but the cluster has {alive_nodes} nodes: set --storage / "
             f"${ENV} to a URI every node reaches (s3://bucket/semiemo, gs://...), or declare the folder a shared "
             f"mount with --storage-shared / ${SHARED_ENV}=1")
-
-
-def check_cluster() -> None:
-    """`check_reachable` for the Ray cluster this process is connected to."""
-    import ray
-
-    if ray.is_initialized():
-        check_reachable(sum(1 for n in ray.nodes() if n.get("Alive")))
