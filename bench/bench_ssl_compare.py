@@ -37,7 +37,7 @@ def main() -> None:
 
     from semiemo.analysis.compare import markdown_table, run_comparison, summarize, write_report
     from semiemo.features import load_featureset
-    from semiemo.paths import runs_root
+    from semiemo.storage import runs_root
     from semiemo.jobs.ray_runtime import shutdown_ray
     from semiemo.train.config import ExperimentConfig, ProtocolConfig, TrainConfig
 
