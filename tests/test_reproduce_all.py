@@ -175,3 +175,17 @@ def test_an_analysis_with_failed_trials_is_an_error_not_done(tmp_path):
     assert status["status"] == "error" and status["why"].startswith("1 of 2 trials failed")
     ok = render(spec, pd.DataFrame(rows[:1]), out_dir=tmp_path / "out", budget="full")["status"]
     assert ok["status"] == "done"
+
+
+def test_a_files_paper_budget_section_adds_to_the_paper_defaults():
+    """Where `full` is sized for a CPU, the paper's architecture lives in `paper_budget:`; the paper
+    budget must keep its defaults (every fold, a 500k pool) and take the file's section over them."""
+    from semiemo.tune.space import PAPER_UNLABELED, spec_from_dict
+
+    raw = yaml.safe_load((Path(__file__).resolve().parents[1] / "search_spaces" / "fixmatch_tau.yaml").read_text())
+    raw["paper_budget"] = {"experiment.train.epochs": 77, "experiment.transformer": {"layers": 8, "d_model": 512}}
+    paper = spec_from_dict(raw, budget="paper").base_config()
+    full = spec_from_dict(raw, budget="full").base_config()
+    assert paper.train.epochs == 77 and paper.transformer == {"layers": 8, "d_model": 512}
+    assert f"unlabeled={PAPER_UNLABELED}" in str(paper.corpus) and paper.protocol.max_folds is None
+    assert full.train.epochs != 77 and full.transformer != paper.transformer   # `full` is the file as written

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from semiemo.corpora import load_manifest
+from semiemo.corpora.manifest import FRAME_PAYLOAD_COLUMNS
 from semiemo.features.featureset import FeatureSet
 
 if TYPE_CHECKING:
@@ -85,7 +86,8 @@ def load_featureset(corpus: str | pd.DataFrame, features: list[Any], store_root:
         pad_sides.update(layout.pad_sides)
         channel_axes.update(layout.channel_axes)
         unscaled |= layout.unscaled
-    return FeatureSet(manifest=manifest[keep], groups=groups, lengths=lengths, dropped=dropped, pad_sides=pad_sides,
+    payload = [c for c in FRAME_PAYLOAD_COLUMNS if c in manifest.columns]  # now in `groups`; see their docstring
+    return FeatureSet(manifest=manifest.loc[keep].drop(columns=payload), groups=groups, lengths=lengths, dropped=dropped, pad_sides=pad_sides,
                       channel_axes=channel_axes, unscaled=frozenset(unscaled), side=side)
 
 

@@ -217,7 +217,7 @@ class SearchSpace(_Strict):
     plot: Plot = Field(default_factory=Plot)
     premises: list[Premise] = Field(default_factory=list)  # measured conditions of the claim (analysis.premises)
     quick: dict[str, Any] = Field(default_factory=dict)       # overrides for `--budget quick` (`--quick`)
-    paper_budget: dict[str, Any] = Field(default_factory=dict)  # overrides for `--budget paper` (default: _default_paper)
+    paper_budget: dict[str, Any] = Field(default_factory=dict)  # `--budget paper`: overrides on top of _default_paper
     in_all: bool = True                # run by `reproduce --all` (false: e.g. the demo's own sweep)
     fallback_variant: str | None = None  # `--all`: the variant run instead when the base corpus is absent (said in the report)
     variants: dict[str, Variant] = Field(default_factory=dict)  # e.g. {casia: {overrides: {...}}}
@@ -334,7 +334,8 @@ def load_spec(path: str | Path, *, corpus: str | None = None, quick: bool = Fals
               unlabeled: str | None = None, budget: str | None = None) -> SearchSpace:
     """Read and validate a search-space YAML; `corpus` picks a variant (e.g. casia), `budget` the size:
     `quick` (the file's `quick:` overrides; `quick=True` says the same), `full` (the file as written) or
-    `paper` (the papers' own sizes: `paper_budget:`, else `_default_paper`); `unlabeled` adds an external
+    `paper` (the papers' own sizes: `_default_paper`, then the file's `paper_budget:` over it — where `full`
+    is sized for a CPU, the paper's architecture lives there); `unlabeled` adds an external
     unlabeled pool (`experiment.unlabeled`; the name gets `+pool`)."""
     path = Path(path)
     if not path.is_file():
@@ -364,7 +365,7 @@ def spec_from_dict(raw: dict[str, Any], *, source: str = "<dict>", corpus: str |
     if quick:
         raw = apply_overrides(raw, spec.quick or _default_quick(spec), source, "quick")
     if paper:
-        raw = apply_overrides(raw, spec.paper_budget or _default_paper(spec), source, "paper_budget")
+        raw = apply_overrides(raw, {**_default_paper(spec), **spec.paper_budget}, source, "paper_budget")
     if unlabeled:
         from semiemo.corpora.unlabeled_pool import spec_slug
 
@@ -517,7 +518,7 @@ PAPER_UNLABELED = 500_000
 
 
 def _default_paper(spec: SearchSpace) -> dict[str, Any]:
-    """`--budget paper` without a `paper_budget:` section: the papers' sizes — 50 epochs, every fold, and
+    """`--budget paper` before the file's `paper_budget:` section: the papers' sizes — 50 epochs, every fold, and
     a synthetic unlabeled pool of 500k utterances where the analysis has a pool at all."""
     cfg = spec.base_config()
     out: dict[str, Any] = {"experiment.train.epochs": max(PAPER_EPOCHS, cfg.train.epochs),
