@@ -68,7 +68,7 @@ def main() -> None:
 
     from semiemo.features.audio_views import make_views
     from semiemo.features.registry import make_featurizer
-    from semiemo.ray_runtime import init_ray, shutdown_ray
+    from semiemo.jobs.ray_runtime import init_ray, shutdown_ray
 
     with tempfile.TemporaryDirectory() as tmp:
         manifest, what = corpus(args.n, Path(tmp))

@@ -182,7 +182,7 @@ def memory_child(n: int, store: str, block_size: int, audio: bool) -> None:
 
     from semiemo.corpora.synthetic import SynthConfig, synthesize_manifest
     from semiemo.features import featurize
-    from semiemo.ray_runtime import init_ray
+    from semiemo.jobs.ray_runtime import init_ray
 
     ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
     cfg = SynthConfig(n_acted=0, n_wild_labeled=0, n_unlabeled=n, seed=1, visual_in_manifest=False)
@@ -244,7 +244,7 @@ def main() -> None:
         memory_child(args._memory_child, args._store, args.block_size, audio=not args.memory_no_audio)
         return
 
-    from semiemo.ray_runtime import init_ray, shutdown_ray
+    from semiemo.jobs.ray_runtime import init_ray, shutdown_ray
 
     results: dict = {"throughput": []}
     with tempfile.TemporaryDirectory(prefix="bench_featurize_") as tmp_name:

@@ -32,7 +32,7 @@ def main() -> None:
                     help="pipeline runs, one per value, in this order (the first also pays the imports in its workers)")
     args = ap.parse_args()
 
-    from semiemo.ray_runtime import init_ray, shutdown_ray
+    from semiemo.jobs.ray_runtime import init_ray, shutdown_ray
     from semiemo.scale.fit import steady_rate
     from semiemo.scale.measure import concurrent_rates, featurize_run, pool_manifest
 

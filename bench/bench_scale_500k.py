@@ -40,7 +40,7 @@ HERE = Path(__file__).resolve()
 
 
 def child(args: argparse.Namespace) -> None:
-    from semiemo.ray_runtime import init_ray, shutdown_ray
+    from semiemo.jobs.ray_runtime import init_ray, shutdown_ray
     from semiemo.scale.measure import (
         concurrent_rates, exactly_once, featurize_run, pool_manifest, single_process_rate, train_run,
     )

@@ -37,8 +37,8 @@ def main() -> None:
 
     from semiemo.analysis.compare import markdown_table, run_comparison, summarize, write_report
     from semiemo.features import load_featureset
-    from semiemo.paths import runs_root
-    from semiemo.ray_runtime import shutdown_ray
+    from semiemo.storage import runs_root
+    from semiemo.jobs.ray_runtime import shutdown_ray
     from semiemo.train.config import ExperimentConfig, ProtocolConfig, TrainConfig
 
     out = Path(args.out) if args.out else runs_root() / "bench_ssl_compare"

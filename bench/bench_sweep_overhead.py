@@ -66,7 +66,7 @@ def main() -> None:
 
     from gaussian_featureset import gaussian_featureset
 
-    from semiemo.ray_runtime import init_ray, shutdown_ray
+    from semiemo.jobs.ray_runtime import init_ray, shutdown_ray
     from semiemo.tune.runner import run_sweep
     from semiemo.tune.space import spec_from_dict
 

@@ -28,7 +28,7 @@ def main(argv: list[str] | None = None) -> dict:
 
     from semiemo.corpora.synthetic import SynthConfig, synthesize_manifest
     from semiemo.corpora.manifest import write_manifest
-    from semiemo.ray_runtime import init_ray
+    from semiemo.jobs.ray_runtime import init_ray
 
     t0 = time.perf_counter()
     cfg = SynthConfig(seed=args.seed, n_acted=args.acted, n_wild_labeled=args.wild_labeled, n_unlabeled=args.unlabeled)

@@ -10,7 +10,7 @@ import pytest
 @pytest.fixture(scope="module")
 def ray_local():
     """A real local Ray with 2 CPUs for one test module; shut down after it."""
-    from semiemo.ray_runtime import init_ray, shutdown_ray
+    from semiemo.jobs.ray_runtime import init_ray, shutdown_ray
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     init_ray(num_cpus=2)
@@ -92,7 +92,7 @@ def two_node_cluster(s3_root, tmp_path_factory):
     import ray
     from ray.cluster_utils import Cluster
 
-    from semiemo.ray_runtime import init_ray, shutdown_ray
+    from semiemo.jobs.ray_runtime import init_ray, shutdown_ray
 
     if ray.is_initialized():
         ray.shutdown()

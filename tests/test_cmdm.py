@@ -246,7 +246,7 @@ def test_a_clip_without_face_is_a_no_face_error_for_the_face_featurizer():
 
 @pytest.mark.slow
 def test_cmdm_trains_with_ddp_on_two_workers(tmp_path):
-    from semiemo.ray_runtime import init_ray, shutdown_ray
+    from semiemo.jobs.ray_runtime import init_ray, shutdown_ray
     from semiemo.train.distributed import DistributedFold, fit_fold_distributed
 
     data = _fold(128)

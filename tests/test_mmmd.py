@@ -150,7 +150,7 @@ def test_protocol_test_domains_keeps_acted_rows_in_every_training_fold():
 
 @pytest.mark.slow
 def test_mmmd_under_ray_train_ddp_with_two_workers(tmp_path):
-    from semiemo.ray_runtime import init_ray, shutdown_ray
+    from semiemo.jobs.ray_runtime import init_ray, shutdown_ray
     from semiemo.train.distributed import DistributedFold, fit_fold_distributed
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")

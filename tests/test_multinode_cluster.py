@@ -18,6 +18,7 @@ import pytest
 import ray
 
 from semiemo import storage
+from semiemo.jobs.ray_runtime import check_cluster
 from semiemo.train.config import TrainConfig
 from semiemo.train.distributed import DistributedFold, FaultInjection, fit_fold_distributed
 from semiemo.train.loop import model_spec
@@ -128,12 +129,12 @@ def test_every_output_is_under_the_s3_root(pipeline, s3_root):
 def test_a_local_storage_root_is_refused_on_two_nodes(two_node_cluster, monkeypatch, tmp_path):
     monkeypatch.setenv("SEMIEMO_STORAGE", str(tmp_path))
     with pytest.raises(storage.StorageNotShared) as e:
-        storage.check_cluster()
+        check_cluster()
     line = str(e.value)
     print(f"\nrefusal: {line}")
     assert "\n" not in line and "2 nodes" in line and "--storage" in line and "--storage-shared" in line
     monkeypatch.setenv("SEMIEMO_STORAGE_SHARED", "1")
-    storage.check_cluster()                      # declared shared: accepted
+    check_cluster()                      # declared shared: accepted
 
 
 def _job(data, train, fault=None):

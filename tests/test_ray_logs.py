@@ -50,7 +50,7 @@ def test_ray_native_error_lines_on_stderr_go_to_the_log_file_and_everything_else
     log_file = tmp_path / "logs" / "ray.log"
     script = textwrap.dedent(f"""
         import os, sys
-        from semiemo.ray_logs import before_init, route_ray_logs
+        from semiemo.jobs.ray_logs import before_init, route_ray_logs
         route_ray_logs({str(log_file)!r})
         before_init()
         os.write(2, b"[2026-11-22 06:13:51,350 E 23891 23891] core_worker.cc:2465: Actor with class name X\\n")
@@ -73,7 +73,7 @@ def test_cluster_error_messages_keep_one_line_in_the_terminal_and_all_in_the_log
     log_file = tmp_path / "ray.log"
     script = textwrap.dedent(f"""
         import ray._private.worker as ray_worker
-        from semiemo.ray_logs import before_init, route_ray_logs
+        from semiemo.jobs.ray_logs import before_init, route_ray_logs
         route_ray_logs({str(log_file)!r})
         before_init()
         message = "Task _map_task failed due to oom.\\nObject store memory usage: [- objects spillable: 1\\n]"
@@ -96,7 +96,7 @@ def test_tune_prints_and_optuna_logs_go_to_the_log_file_in_a_silent_sweep(tmp_pa
     log_file = tmp_path / "ray.log"
     script = textwrap.dedent(f"""
         import optuna
-        from semiemo.ray_logs import before_init, route_ray_logs, tune_prints_to_log
+        from semiemo.jobs.ray_logs import before_init, route_ray_logs, tune_prints_to_log
         route_ray_logs({str(log_file)!r})
         before_init()
         optuna.create_study(study_name="quiet_study")

@@ -55,7 +55,7 @@ def test_list_analyses_names_every_search_space_with_paper_and_status(tmp_path):
 
 @pytest.fixture(scope="module")
 def reproduced(tmp_path_factory):
-    from semiemo.ray_runtime import init_ray, shutdown_ray
+    from semiemo.jobs.ray_runtime import init_ray, shutdown_ray
 
     tmp = tmp_path_factory.mktemp("repro")
     spec = {

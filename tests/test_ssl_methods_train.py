@@ -25,7 +25,7 @@ PARAMS = {"pseudo_label": {"warmup_epochs": 2}, "sae": {"pretrain_epochs": 2}, "
 @pytest.fixture(scope="module")
 def ray_session():
     yield
-    from semiemo.ray_runtime import shutdown_ray
+    from semiemo.jobs.ray_runtime import shutdown_ray
 
     shutdown_ray()
 

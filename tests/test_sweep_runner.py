@@ -110,7 +110,7 @@ _DRIVER = """
 import sys
 sys.path.insert(0, {tests!r})
 from gaussian_featureset import gaussian_featureset
-from semiemo.ray_runtime import init_ray
+from semiemo.jobs.ray_runtime import init_ray
 from semiemo.tune.runner import run_sweep
 from semiemo.tune.space import spec_from_dict
 init_ray(num_cpus=2)
@@ -212,7 +212,7 @@ def test_a_sweep_over_feature_groups_featurizes_on_the_driver_and_does_not_starv
 def test_workers_get_the_drivers_semiemo_paths_absolute(tmp_path, monkeypatch):
     """Tune runs each trial in its own directory: a relative $SEMIEMO_HOME (default ./semiemo_home)
     would point a trial at another, empty store and make it featurize and pre-train again."""
-    from semiemo.ray_runtime import _local_runtime_env
+    from semiemo.jobs.ray_runtime import _local_runtime_env
 
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("SEMIEMO_HOME", raising=False)

@@ -252,7 +252,7 @@ def test_tensorboard_events_hold_every_loss_scalar_and_the_confusion_image(small
 @pytest.mark.slow
 def test_run_experiment_featurizes_the_corpus_when_no_featureset_is_given(tmp_path):
     """End to end: corpus spec -> load_featureset (Ray Data, opensmile) -> folds -> results."""
-    from semiemo.ray_runtime import shutdown_ray
+    from semiemo.jobs.ray_runtime import shutdown_ray
 
     cfg = ExperimentConfig(name="e2e", corpus="synthetic:acted=60,wild_labeled=20,unlabeled=10,seed=0",
                            features=["egemaps"], feature_store=str(tmp_path / "store"), output_dir=str(tmp_path / "run"),

@@ -41,7 +41,7 @@ def _global_options(
         os.environ[storage_root.ENV] = storage
     if storage_shared:
         os.environ[storage_root.SHARED_ENV] = "1"
-    from semiemo.ray_logs import route_ray_logs
+    from semiemo.jobs.ray_logs import route_ray_logs
 
     if _ROUTE_RAY_LOGS:
         route_ray_logs(verbose=verbose)

@@ -72,7 +72,7 @@ def run_demo(out_dir: str | Path = "demo_out", *, acted: int = 216, wild_labeled
     from semiemo.corpora.summary import class_shares, domain_overview
     from semiemo.corpora.synthetic import SynthConfig, synthesize_manifest
 
-    from semiemo.ray_logs import ray_log_file, route_ray_logs, session_logs_dir
+    from semiemo.jobs.ray_logs import ray_log_file, route_ray_logs, session_logs_dir
 
     out = Path(out_dir).resolve()
     out.mkdir(parents=True, exist_ok=True)

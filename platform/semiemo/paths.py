@@ -1,4 +1,5 @@
-"""Where semiemo keeps caches and outputs: $SEMIEMO_HOME (default ./semiemo_home) — never a download."""
+"""Where semiemo's local files are: $SEMIEMO_HOME (default ./semiemo_home), the shared data, the papers'
+results — never a download. Places under the storage root (features, runs, sweeps) are `semiemo.storage`'s."""
 
 from __future__ import annotations
 
@@ -26,22 +27,6 @@ def home() -> Path:
 def in_ray_upload(path: Path) -> bool:
     """True inside a folder Ray made for a job's uploaded working directory or py_modules."""
     return any(part.startswith("_ray_pkg_") or part == "runtime_resources" for part in path.resolve().parts)
-
-
-def feature_store_root() -> str:
-    """`$SEMIEMO_FEATURE_STORE`, else `<storage root>/features`."""
-    from semiemo import storage
-
-    return os.environ.get("SEMIEMO_FEATURE_STORE") or storage.location("features")
-
-
-def runs_root() -> Path:
-    """The local folder for `<storage root>/runs` (its staging mirror when the root is a URI)."""
-    from semiemo import storage
-
-    p = storage.local_dir(storage.location("runs"))
-    p.mkdir(parents=True, exist_ok=True)
-    return p
 
 
 def shared_data_root() -> Path:

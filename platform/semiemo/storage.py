@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Iterator
 
 from semiemo.errors import OneLineError
+from semiemo.paths import home
 
 ENV = "SEMIEMO_STORAGE"
 SHARED_ENV = "SEMIEMO_STORAGE_SHARED"
@@ -52,8 +53,6 @@ def root() -> str:
     value = os.environ.get(ENV, "").strip()
     if value:
         return value if is_uri(value) else str(Path(value).expanduser().resolve())
-    from semiemo.paths import home
-
     return str(home())
 
 
@@ -69,6 +68,18 @@ def join(base: str | Path, *parts: str) -> str:
 def location(*parts: str) -> str:
     """A place under the storage root, e.g. `location("runs", name)`."""
     return join(root(), *parts)
+
+
+def feature_store_root() -> str:
+    """`$SEMIEMO_FEATURE_STORE`, else `<storage root>/features`."""
+    return os.environ.get("SEMIEMO_FEATURE_STORE") or location("features")
+
+
+def runs_root() -> Path:
+    """The local folder for `<storage root>/runs` (its staging mirror when the root is a URI)."""
+    p = local_dir(location("runs"))
+    p.mkdir(parents=True, exist_ok=True)
+    return p
 
 
 def filesystem(where: str | Path):
@@ -150,8 +161,6 @@ def local_dir(where: str | Path) -> Path:
     """The folder semiemo writes for `where`: itself when local, its staging mirror for a URI."""
     if not is_uri(where):
         return Path(where).expanduser().resolve()
-    from semiemo.paths import home
-
     name = base64.urlsafe_b64encode(str(where).encode()).decode().rstrip("=")
     return home() / STAGING / name
 
@@ -160,8 +169,6 @@ def remote_of(path: str | Path) -> str:
     """The inverse of `local_dir` for a path inside a staging mirror (else the path itself): what a
     process on another node must be told, since a staging folder exists only on this node."""
     path = Path(path)
-    from semiemo.paths import home
-
     staging = home() / STAGING
     try:
         rel = path.resolve().relative_to(staging)
@@ -274,18 +281,11 @@ def declared_shared() -> bool:
 
 
 def check_reachable(alive_nodes: int, where: str | None = None) -> None:
-    """Refuse a local storage root on a cluster of more than one node unless it is declared shared."""
+    """Refuse a local storage root on a cluster of more than one node unless it is declared shared
+    (`jobs.ray_runtime.check_cluster` counts the nodes of the Ray cluster joined)."""
     where = where or root()
     if alive_nodes > 1 and not is_uri(where) and not declared_shared():
         raise StorageNotShared(
             f"storage root {where} is a local folder but the cluster has {alive_nodes} nodes: set --storage / "
             f"${ENV} to a URI every node reaches (s3://bucket/semiemo, gs://...), or declare the folder a shared "
             f"mount with --storage-shared / ${SHARED_ENV}=1")
-
-
-def check_cluster() -> None:
-    """`check_reachable` for the Ray cluster this process is connected to."""
-    import ray
-
-    if ray.is_initialized():
-        check_reachable(sum(1 for n in ray.nodes() if n.get("Alive")))

@@ -102,7 +102,7 @@ def register(app: typer.Typer) -> None:
         from rich.console import Console
 
         from semiemo.analysis.compare import markdown_table, run_comparison, summarize, write_report
-        from semiemo.paths import runs_root
+        from semiemo.storage import runs_root
         from semiemo.train.config import ExperimentConfig, ProtocolConfig, TrainConfig
 
         console = Console()

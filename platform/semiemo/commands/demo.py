@@ -21,7 +21,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Synthesize, validate, featurize, train, compare and sweep; write OUT/report.md."""
         from semiemo.demo import run_demo
-        from semiemo.ray_logs import is_verbose
+        from semiemo.jobs.ray_logs import is_verbose
 
         run_demo(out, acted=acted, wild_labeled=wild_labeled, unlabeled=unlabeled, epochs=epochs,
                  sweep=sweep, compare=compare, address=address, verbose=verbose or is_verbose())

@@ -151,7 +151,7 @@ def train(
     except ValidationError as e:
         raise typer.BadParameter(str(e))
     if address or workers > 1:
-        from semiemo.ray_runtime import init_ray
+        from semiemo.jobs.ray_runtime import init_ray
 
         init_ray(address)
     from semiemo.features.audio_views import MissingStoredViews

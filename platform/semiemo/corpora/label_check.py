@@ -15,7 +15,7 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from semiemo.corpora.manifest import Problem
+from semiemo.corpora.problem import Problem
 
 SIMILARITY = 0.85
 

@@ -13,7 +13,6 @@ import os
 import re
 import warnings
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +20,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from semiemo.corpora.audio_header import probe_audio_header
+from semiemo.corpora.label_check import misspelled_labels
+from semiemo.corpora.problem import Problem
 from semiemo.corpora.schema import REQUIRED_COLUMNS
 
 # Columns whose cells are lists (or JSON of lists in CSV): decoded on CSV read, encoded on CSV write.
@@ -32,26 +34,6 @@ LIST_COLUMNS: tuple[str, ...] = ("votes", "annotators", "face_features", "fer_pr
 FRAME_PAYLOAD_COLUMNS: tuple[str, ...] = ("face_features", "fer_probs")
 
 MANIFEST_FILENAME = "manifest.parquet"
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One thing wrong with a manifest: where (row position, utt_id, column), what, and how to fix it."""
-
-    row: int | None  # 0-based row position; None for whole-table problems (a missing column)
-    utt_id: str | None
-    column: str | None
-    message: str
-    fix: str
-    kind: str = ""  # missing_column | duplicate_utt_id | unknown_label | missing_audio | text_encoding | empty_split_group | ...
-
-    def __str__(self) -> str:
-        where = "table" if self.row is None else f"row {self.row}"
-        if self.utt_id is not None:
-            where += f" (utt_id {self.utt_id!r})"
-        if self.column is not None:
-            where += f", column {self.column!r}"
-        return f"{where}: {self.message} — fix: {self.fix}"
 
 
 # ----------------------------------------------------------------------------------------------
@@ -416,8 +398,6 @@ def validate_manifest(
     if label_set is not None:
         problems += _check_labels(df, set(label_set), uid)
     else:
-        from semiemo.corpora.label_check import misspelled_labels
-
         problems += misspelled_labels(df, uid)
     if "labeled" in df.columns and "label" in df.columns:
         lab = df["labeled"].fillna(False).astype(bool).to_numpy() & df["label"].isna().to_numpy()
@@ -521,8 +501,6 @@ def _check_audio(df, root, uid) -> list[Problem]:
         out.append(Problem(i, uid(i), "path", f"audio file not found: {full.iat[k]} ({why})",
                            "fix the path (relative paths resolve against the manifest's folder; pass --root "
                            "if the audio lives elsewhere) or drop the row", "missing_audio"))
-    from semiemo.features.audio_io import probe_audio_header
-
     for k in np.flatnonzero(exists):  # a header probe per file (no decoding): what featurize would refuse
         error = probe_audio_header(full.iat[k])
         if error is not None:

@@ -3,7 +3,8 @@
 Featurizers trust what they are given, so every defect of real-world audio is handled here, once:
 what can be repaired (stereo, other sample rates, NaN/inf samples, integer PCM of any width) is
 repaired and *flagged*; what cannot (missing, corrupt, empty, too short) raises `AudioError` with a
-reason key the pipeline counts and stores in the errors table. Synthetic rows (`synth_config` +
+reason key the pipeline counts and stores in the errors table (both defined in `corpora.audio_header`,
+where `corpora validate` probes the same defects up front). Synthetic rows (`synth_config` +
 `synth_index`) are rendered on the worker instead of read, so no synthetic audio is ever stored.
 """
 
@@ -18,30 +19,16 @@ from typing import Any
 
 import numpy as np
 
+from semiemo.corpora.audio_header import (
+    ALL_NONFINITE, CORRUPT_FILE, EMPTY_FILE, MISSING_FILE, NO_AUDIO_SOURCE, SYNTH_FAILED, TOO_SHORT, ZERO_LENGTH,
+    AudioError,
+)
 from semiemo.features.base import SAMPLE_RATE
-
-# Reason keys of unrecoverable rows (the `reason` column of the errors table).
-MISSING_FILE = "missing_file"
-EMPTY_FILE = "empty_file"
-CORRUPT_FILE = "corrupt_file"
-ZERO_LENGTH = "zero_length"
-TOO_SHORT = "too_short"
-ALL_NONFINITE = "all_nonfinite"
-NO_AUDIO_SOURCE = "no_audio_source"
-SYNTH_FAILED = "synth_failed"
 
 # Flag keys of repaired rows (the `flags` column of every shard).
 FLAG_RESAMPLED = "resampled"
 FLAG_MIXED_DOWN = "mixed_down"
 FLAG_NONFINITE = "nonfinite_zeroed"
-
-
-class AudioError(Exception):
-    """A row whose audio cannot be used; `reason` is a stable key, the message says what and how to fix."""
-
-    def __init__(self, reason: str, message: str):
-        super().__init__(message)
-        self.reason = reason
 
 
 @dataclass(frozen=True)
@@ -102,35 +89,6 @@ def read_audio_file(path: str) -> tuple[np.ndarray, int]:
                              "(e.g. `ffmpeg -i in -ar 16000 -ac 1 out.wav`) or drop it") from sf_error
         samples = np.atleast_2d(samples).T if samples.ndim == 1 else samples.T
         return samples.astype(np.float32, copy=False), int(sr)
-
-
-# What libsndfile reads itself: a header it rejects is a broken file. Other formats (mp3, m4a) are
-# decoded through librosa/audioread by `read_audio_file`; their headers are not probed.
-_PROBED_SUFFIXES = (".wav", ".wave", ".flac", ".ogg", ".oga", ".aif", ".aiff", ".au", ".snd", ".w64", ".caf")
-
-
-def probe_audio_header(path: str) -> AudioError | None:
-    """Cheap check of one existing file: its size and its header (no samples decoded).
-
-    Catches what `read_audio_file` would refuse at featurize time — 0 bytes, a header libsndfile
-    cannot parse, or a header that declares no frames — for `corpora validate` to list up front."""
-    try:
-        size = os.path.getsize(path)
-    except OSError as e:
-        return AudioError(MISSING_FILE, f"audio file cannot be read: {path}: {e.strerror}")
-    if size == 0:
-        return AudioError(EMPTY_FILE, f"audio file is empty (0 bytes): {path}")
-    if not path.lower().endswith(_PROBED_SUFFIXES):
-        return None
-    import soundfile as sf
-
-    try:
-        info = sf.info(path)
-    except Exception as e:  # noqa: BLE001 - libsndfile raises several types for bad headers
-        return AudioError(CORRUPT_FILE, f"unreadable audio header in {path}: {str(e).strip().splitlines()[0][:120]}")
-    if info.frames == 0:
-        return AudioError(ZERO_LENGTH, f"audio file holds no samples (header says 0 frames): {path}")
-    return None
 
 
 def conform(samples: np.ndarray, sr: int, options: AudioOptions = AudioOptions(), *, where: str = "audio") -> LoadedAudio:

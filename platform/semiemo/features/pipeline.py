@@ -9,7 +9,7 @@ not grow with the corpus, and a rerun after a crash computes exactly the missing
 
 CPU-bound featurizers run as Ray tasks; model-backed ones (a loaded network: text embeddings,
 self-supervised speech) run in an actor pool so each actor loads its model once (`concurrency`,
-`num_gpus`). `ray_runtime.init_ray` starts Ray locally or joins `$RAY_ADDRESS` / `address`.
+`num_gpus`). `jobs.ray_runtime.init_ray` starts Ray locally or joins `$RAY_ADDRESS` / `address`.
 
 Row failures never stop a run: unusable audio is an `audio` error with its reason
 (`audio_io.AudioError`), a featurizer that raises on a batch is re-run row by row and each failing
@@ -277,7 +277,7 @@ def _run_blocks(ordered, blocks, block_size, model_backed, fzs, entries, store, 
     import ray
     from ray.data import DataContext
 
-    from semiemo.ray_runtime import init_ray
+    from semiemo.jobs.ray_runtime import init_ray
 
     init_ray(address)
     DataContext.get_current().enable_progress_bars = options.progress

@@ -88,7 +88,7 @@ class FeatureStore:
 
     def __init__(self, root: str | Path | None = None):
         if root is None:
-            from semiemo.paths import feature_store_root
+            from semiemo.storage import feature_store_root
 
             root = feature_store_root()
         from semiemo import storage

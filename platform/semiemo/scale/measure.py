@@ -139,16 +139,14 @@ def concurrent_rates(manifest: pd.DataFrame, scratch_store: str, rows: int = 256
     the hardware itself gives in parallel. Below `tasks x` the one-task rate, the cores slow each
     other (shared caches, memory bandwidth, the host's scheduling), which no pipeline change can win back.
     """
-    import ray
-
     from semiemo.features.pipeline import _needed_columns, _sorted_manifest, resolve_featurizer
+    from semiemo.jobs.tasks import run_in_tasks
 
     ordered = _sorted_manifest(manifest, _needed_columns(manifest, [resolve_featurizer(featurizer)]))
     samples = _spread_rows(ordered, rows, tasks)
-    task = ray.remote(num_cpus=1)(_serial_stages)
     # warm-up, one per task so every worker has imported, loaded espeak and built the mel tables
-    ray.get([task.remote(s.iloc[:16], featurizer, scratch_store, i) for i, s in enumerate(samples)])
-    times = ray.get([task.remote(s, featurizer, scratch_store, i) for i, s in enumerate(samples)])
+    run_in_tasks(_serial_stages, [(s.iloc[:16], featurizer, scratch_store, i) for i, s in enumerate(samples)])
+    times = run_in_tasks(_serial_stages, [(s, featurizer, scratch_store, i) for i, s in enumerate(samples)])
     return [StageRates(rows=len(s), **t) for s, t in zip(samples, times)]
 
 

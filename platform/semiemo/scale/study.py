@@ -5,7 +5,7 @@ pass; for every row count a pool
 manifest, featurized into a fresh store once per worker count (workers = concurrent tasks: each task
 asks for cpus / workers CPUs, so one Ray serves every count); then streamed training at each row count
 (after all featurization, so the driver's RSS per size is not inflated by torch loaded for training);
-then, with `nodes >= 2`, a `ray.cluster_utils.Cluster` of `nodes` nodes sharing the same CPUs,
+then, with `nodes >= 2`, a local cluster (`jobs.local_cluster`) of `nodes` nodes sharing the same CPUs,
 featurizing the largest size again. Then fits, plots, `report.md`, `results.json`.
 """
 
@@ -64,9 +64,7 @@ class StudyConfig(BaseModel):
 
 def run_study(cfg: StudyConfig, log: Callable[[str], None] = print) -> dict[str, Any]:
     """Measure, fit, project, write `results.json` + `report.md` + PNGs under `cfg.out_dir`; return the results."""
-    import ray
-
-    from semiemo.ray_runtime import init_ray, shutdown_ray
+    from semiemo.jobs.ray_runtime import init_ray, is_running, shutdown_ray
     from semiemo.scale.report import write_report
 
     out = Path(cfg.out_dir)
@@ -79,7 +77,7 @@ def run_study(cfg: StudyConfig, log: Callable[[str], None] = print) -> dict[str,
                                "machine": f"{_platform.machine()}, {os.cpu_count()} logical CPUs visible, "
                                           f"local Ray with {cfg.local_cpus} CPUs"}
     rows = sorted(set(cfg.rows))
-    started_here = not ray.is_initialized()
+    started_here = not is_running()
     init_ray(num_cpus=cfg.local_cpus)
     try:
         first, _ = pool_manifest(rows[0])
@@ -125,34 +123,23 @@ def run_study(cfg: StudyConfig, log: Callable[[str], None] = print) -> dict[str,
 
 def _cluster_run(cfg: StudyConfig, n: int, stores: Path, log: Callable[[str], None]) -> dict[str, Any]:
     """The largest size again on a local `nodes`-node cluster (CPUs split across the nodes)."""
-    import ray
-    from ray.cluster_utils import Cluster
+    from semiemo.jobs.local_cluster import local_cluster
 
-    from semiemo.ray_runtime import init_ray
-
-    if ray.is_initialized():
-        raise RuntimeError("a cluster run needs Ray not yet initialised in this process; call ray.shutdown() first")
     per_node = max(1, cfg.local_cpus // cfg.nodes)
     # Every node of this local cluster is a process on this machine: the store folder is shared by
     # construction, so it is declared shared (a real multi-node cluster needs a URI root instead).
     shared_before = os.environ.get(storage.SHARED_ENV)
     os.environ[storage.SHARED_ENV] = "1"
-    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": per_node, "include_dashboard": False})
     try:
-        for _ in range(cfg.nodes - 1):
-            cluster.add_node(num_cpus=per_node)
-        cluster.wait_for_nodes()
-        init_ray(address=cluster.address)
-        manifest, _ = pool_manifest(n)
-        fm = featurize_run(manifest, str(stores / f"r{n}-w{per_node * cfg.nodes}-n{cfg.nodes}"),
-                           workers=per_node * cfg.nodes, nodes=cfg.nodes, cpus_per_node=per_node,
-                           block_size=cfg.block_size, featurizer=cfg.featurizer)
-        log(f"featurize {n:>8,} rows, {cfg.nodes}-node cluster x {per_node} CPU: {fm.wall_s:7.1f} s, "
-            f"{fm.rows_per_s:8,.1f} rows/s")
+        with local_cluster(cfg.nodes, per_node):
+            manifest, _ = pool_manifest(n)
+            fm = featurize_run(manifest, str(stores / f"r{n}-w{per_node * cfg.nodes}-n{cfg.nodes}"),
+                               workers=per_node * cfg.nodes, nodes=cfg.nodes, cpus_per_node=per_node,
+                               block_size=cfg.block_size, featurizer=cfg.featurizer)
+            log(f"featurize {n:>8,} rows, {cfg.nodes}-node cluster x {per_node} CPU: {fm.wall_s:7.1f} s, "
+                f"{fm.rows_per_s:8,.1f} rows/s")
         return fm.record()
     finally:
-        ray.shutdown()
-        cluster.shutdown()
         if shared_before is None:
             os.environ.pop(storage.SHARED_ENV, None)
         else:

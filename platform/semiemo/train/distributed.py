@@ -189,12 +189,11 @@ def fit_fold_distributed(
     import ray.train
     from ray.train.torch import TorchTrainer
 
-    from semiemo.ray_runtime import init_ray
-
     from semiemo import storage
+    from semiemo.jobs.ray_runtime import check_cluster, init_ray
 
     init_ray()
-    storage.check_cluster()
+    check_cluster()
     workers = workers or job.train.workers
     use_gpu = job.train.use_gpu
     if use_gpu is None:

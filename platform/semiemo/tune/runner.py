@@ -81,13 +81,13 @@ def run_sweep(
     `data`: a FeatureSet for every trial (default: loaded once here, passed by `tune.with_parameters`).
     `objective`: what a trial runs (default `run_experiment`); a module-level function of the same signature.
     """
-    from semiemo.ray_runtime import init_ray
     from semiemo import storage as storage_root
+    from semiemo.jobs.ray_runtime import check_cluster, init_ray
 
     spec = spec if isinstance(spec, SearchSpace) else load_spec(spec)
     where = sweep_location(spec, storage_dir)
     init_ray(address)
-    storage_root.check_cluster()
+    check_cluster()
     with storage_root.writable(where) as out:
         return _run_sweep(spec, where, out, address, storage_dir, resume, optuna_storage, data, objective, verbose)
 
@@ -149,7 +149,7 @@ def _run_sweep(spec: SearchSpace, where: str, out: Path, address: str | None, st
             run_config=tune.RunConfig(name=spec.name, storage_path=tune_root, callbacks=callbacks,
                                       verbose=verbose, failure_config=tune.FailureConfig(max_failures=0)),
         )
-    from semiemo.ray_logs import tune_prints_to_log
+    from semiemo.jobs.ray_logs import tune_prints_to_log
 
     with tune_prints_to_log(silent=verbose == 0):
         grid = tuner.fit()

@@ -2,7 +2,8 @@
 
 Locally `ray.init()` needs no setup; on a cluster `RAY_ADDRESS` (or `--address`) is honoured, so
 the same command runs on a laptop and under `ray job submit`. Where a command routed Ray's output to
-a file (`semiemo.ray_logs`), that happens here, around `ray.init`.
+a file (`semiemo.jobs.ray_logs`), that happens here, around `ray.init`. Joining a cluster checks that
+its nodes can reach the storage root (`check_cluster`).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ def init_ray(address: str | None = None, *, num_cpus: int | None = None, quiet: 
     """Start a local Ray, or connect to `address` / `$RAY_ADDRESS`. Idempotent."""
     import ray
 
-    from semiemo import ray_logs
+    from semiemo.jobs import ray_logs
 
     if ray.is_initialized():
         return ray.get_runtime_context()
@@ -32,8 +33,6 @@ def init_ray(address: str | None = None, *, num_cpus: int | None = None, quiet: 
     if address:
         init_kwargs.pop("include_dashboard", None)
         ray.init(address=address, **init_kwargs)
-        from semiemo.storage import check_cluster
-
         check_cluster()  # a local storage root on a multi-node cluster: refused here, before any work
     else:
         if num_cpus is not None:
@@ -64,8 +63,26 @@ def _local_runtime_env() -> dict[str, Any]:
     return {"env_vars": env_vars}
 
 
+def is_running() -> bool:
+    """Whether this process has started or joined Ray."""
+    import ray
+
+    return ray.is_initialized()
+
+
 def shutdown_ray() -> None:
     import ray
 
     if ray.is_initialized():
         ray.shutdown()
+
+
+def check_cluster() -> None:
+    """`storage.check_reachable` for the Ray cluster this process is connected to: a local storage root
+    on a cluster of more than one live node is refused unless declared shared."""
+    import ray
+
+    from semiemo.storage import check_reachable
+
+    if ray.is_initialized():
+        check_reachable(sum(1 for n in ray.nodes() if n.get("Alive")))

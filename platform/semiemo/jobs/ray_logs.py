@@ -82,7 +82,7 @@ def after_init() -> None:
         return
     _swap_handlers(path)
     session_logs = session_logs_dir()
-    note = logging.getLogger("semiemo.ray_logs")
+    note = logging.getLogger("semiemo.jobs.ray_logs")
     _attach(note, path)
     note.setLevel(logging.INFO)
     note.info("Ray started; its workers' stdout/stderr, raylet and GCS logs: %s", session_logs or "(unknown)")
