@@ -10,7 +10,7 @@ from semiemo.features.pipeline import FeaturesNotStored
 from semiemo.recipes.avspnet_pretrain import PretrainConfig, recipe_config, train_recipe
 from semiemo.train.pretrained import PretrainedStore
 
-WILD = "synthetic:acted=0,wild_labeled=0,unlabeled=40,seed=4,wild_speakers=4"
+WILD = "synthetic:acted=0,wild_labeled=0,unlabeled=20,seed=4,wild_speakers=2"
 TINY = {"pretrain_corpus": WILD, "pretrain_epochs": 2, "channels": 4, "pool_size": 4, "hidden": [16, 8]}
 
 
@@ -38,20 +38,21 @@ def _spec():
     from semiemo.tune.space import SearchSpace
 
     return SearchSpace.model_validate({
-        "name": "t_pretrain", "seeds": [0, 1], "resources_per_trial": {"cpu": 1},
+        "name": "t_pretrain", "seeds": [0], "resources_per_trial": {"cpu": 1},
         "experiment": {"corpus": "synthetic:acted=12,wild_labeled=0,unlabeled=0,seed=0", "features": ["avsp"],
                        "method": "avspnet", "method_params": TINY},
-        "parameters": {"label_fraction": {"grid": [0.5, 1.0]},   # the same front-ends asked twice
-                       "method_params.frontend": {"grid": ["R", "W_a", "AE"], "scale": "category"}}})
+        "parameters": {"method_params.frontend": {"grid": ["R", "W_a", "AE"], "scale": "category"},
+                       # -1: the trial's seed (0); 0 named outright: another request, the same recipe key
+                       "method_params.pretrain_seed": {"grid": [-1, 0]}}})
 
 
-def test_sweep_front_ends_are_trained_once_each_in_ray_tasks_and_found_on_a_second_call(ray_home):
+def test_sweep_front_ends_are_trained_once_per_key_in_ray_tasks_and_found_on_a_second_call(ray_home):
     from semiemo.tune.runner import _prepare_on_driver
 
     records = _prepare_on_driver(_spec(), address=None)
-    # R asks for nothing; W_a and AE x seeds 0, 1 -> four distinct keys, each trained once
-    assert sorted((r["recipe"], r["seed"]) for r in records) == [("AE", 0), ("AE", 1), ("W_a", 0), ("W_a", 1)]
-    assert len({r["key"] for r in records}) == 4 and all(r["trained"] for r in records)
+    # R asks for nothing; W_a and AE are each asked twice (pretrain_seed -1 and 0) under one key: two tasks
+    assert sorted((r["recipe"], r["seed"]) for r in records) == [("AE", 0), ("W_a", 0)]
+    assert len({r["key"] for r in records}) == 2 and all(r["trained"] for r in records)
     assert all(r["pid"] not in (None, os.getpid()) for r in records)   # in Ray workers, not on the driver
     store = PretrainedStore()
     assert all(store.exists(r["key"]) and store.load(r["key"])["spec"]["recipe"] == r["recipe"] for r in records)
@@ -59,15 +60,6 @@ def test_sweep_front_ends_are_trained_once_each_in_ray_tasks_and_found_on_a_seco
     again = _prepare_on_driver(_spec(), address=None)
     assert sorted(r["key"] for r in again) == sorted(r["key"] for r in records)
     assert not any(r["trained"] for r in again) and all(r["pid"] is None for r in again)
-
-
-def test_requests_with_one_store_key_launch_one_task(ray_home):
-    from semiemo.tune.pretrain_tasks import pretrain_in_tasks
-
-    request = {"kind": "avspnet_frontend", "frontend": "W_v", "corpus": WILD, "epochs": 2, "alpha": 0.5,
-               "seed": 7, "pool_size": 4, "channels": 4}   # a fixed pre-training seed: trial seeds 0 and 1 share it
-    records = pretrain_in_tasks([(request, 0), (request, 1)], cpus=1)
-    assert len(records) == 1 and records[0]["trained"] and records[0]["seed"] == 7
 
 
 def test_a_task_refuses_to_featurize_a_corpus_the_driver_did_not(tmp_path, monkeypatch):

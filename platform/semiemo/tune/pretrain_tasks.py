@@ -80,12 +80,21 @@ def _run_tasks(configs: dict[str, PretrainConfig], cpus: float, address: str | N
     pending = {task.remote(cfg.model_dump(), cpus): key for key, cfg in configs.items()}
     log(f"pre-training {len(pending)} front-ends as Ray tasks ({cpus:g} CPU each)")
     records: list[dict[str, Any]] = []
-    while pending:
+    failed: list[str] = []
+    while pending:  # every task runs to its end: one recipe's failure leaves the others trained and stored
         [ref], _ = ray.wait(list(pending), num_returns=1)
         cfg = configs[pending.pop(ref)]
-        record = {**ray.get(ref), "recipe": cfg.recipe, "seed": cfg.seed}
+        try:
+            record = {**ray.get(ref), "recipe": cfg.recipe, "seed": cfg.seed}
+        except Exception as exc:  # noqa: BLE001 — reported with its recipe below, raised once all have ended
+            failed.append(f"{cfg.recipe} seed {cfg.seed}: {type(exc).__name__}: {str(exc).strip().splitlines()[-1]}")
+            log(f"front-end FAILED: {failed[-1]}")
+            continue
         records.append(record)
         log(f"front-end {cfg.recipe} seed {cfg.seed}: {'trained' if record['trained'] else 'found'} in "
-            f"{record['seconds']:.1f} s (pid {record['pid']}); {len(records)}/{len(configs)} done, "
+            f"{record['seconds']:.1f} s (pid {record['pid']}); {len(records) + len(failed)}/{len(configs)} done, "
             f"{time.perf_counter() - started:.0f} s elapsed")
+    if failed:
+        raise RuntimeError(f"{len(failed)} of {len(configs)} front-ends failed to pre-train (the other "
+                           f"{len(records)} are stored; a rerun trains only the missing ones):\n  " + "\n  ".join(failed))
     return records
