@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import time
 from pathlib import Path
 from typing import Any, Literal
 
@@ -244,8 +245,6 @@ def train_recipe(cfg: PretrainConfig, stored_only: bool = False, log: Any = prin
 
     Returns {key, trained, seconds}. `stored_only`: the corpus's features must already be stored (a
     caller inside a Ray task, where featurizing would wait for the CPUs the task holds)."""
-    import time
-
     started = time.perf_counter()
     fs, mhash = load_pretrain_features(cfg, stored_only=stored_only)
     key = cfg.key(mhash)
