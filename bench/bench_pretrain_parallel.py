@@ -84,6 +84,9 @@ def run_leg(kind: str, cpus: int, features_from: Path | None, work: Path) -> dic
     env = {**os.environ, "SEMIEMO_HOME": str(home), "SEMIEMO_FEATURE_STORE": str(store),
            "PYTHONPATH": str(ROOT / "platform"), "HF_HUB_OFFLINE": "1"}
     env.pop("SEMIEMO_STORAGE", None)
+    # Ray starts its workers at nice 15; the serial leg trains in the driver at nice 0. On a machine that
+    # is busy with other (niced) work that alone would favour the serial leg, so both legs compute at 0.
+    env.setdefault("RAY_worker_niceness", "0")
     out = subprocess.run([sys.executable, __file__, "--leg", kind, "--cpus", str(cpus)], env=env, cwd=home,
                          capture_output=True, text=True)
     lines = [line for line in out.stdout.splitlines() if line.startswith("{")]
@@ -108,7 +111,8 @@ def main() -> None:
         parallel = run_leg("parallel", args.cpus, feat["store"], work)
     for r in (serial, parallel):
         assert r["stored"] == r["front_ends"], f"{r['leg']}: {r['stored']} of {r['front_ends']} front-ends stored"
-    print(f"avspnet_iemocap_4class --budget quick: {serial['front_ends']} front-ends, local Ray {args.cpus} CPUs")
+    print(f"avspnet_iemocap_4class --budget quick: {serial['front_ends']} front-ends, local Ray {args.cpus} CPUs, "
+          f"load average at the end {os.getloadavg()[0]:.2f}")
     print(f"{'leg':<44}{'wall s':>9}")
     print(f"{'serial on the driver (resolve per recipe/seed)':<44}{serial['seconds']:>9.1f}")
     print(f"{'parallel Ray tasks (_prepare_on_driver now)':<44}{parallel['seconds']:>9.1f}")
