@@ -97,6 +97,12 @@ class FeaturizeReport:
         return out
 
 
+class FeaturesNotStored(OneLineError):
+    """`featurize(..., stored_only=True)` found blocks missing: the caller promised they were stored. Raised
+    instead of starting Ray Data where that would wait forever (inside a Ray task that holds the CPUs its
+    featurizing tasks need)."""
+
+
 class FeaturizerFailed(OneLineError):
     """A featurizer failed on every row of a block: a bug or a missing resource, not bad data. The worker returns
     it as a summary row (`FAILURE`) and the driver raises it: an exception raised inside a Ray Data task reaches
@@ -112,11 +118,15 @@ def featurize(
     store_root: str | None = None,
     address: str | None = None,
     options: PipelineOptions | None = None,
+    *,
+    stored_only: bool = False,
     **overrides: Any,
 ) -> FeaturizeReport:
     """Fill the store with `featurizers` applied to `manifest`; compute only missing blocks.
 
     featurizers: names (built with `features.registry.make_featurizer`) or featurizer objects.
+    stored_only: every block must already be stored; a missing one raises `FeaturesNotStored` (naming the
+        featurizers and counts) instead of starting Ray Data. When all are stored, no Ray work starts either way.
     overrides: any `PipelineOptions` field, e.g. `block_size=128, batch_size=32`.
     """
     started = time.perf_counter()
@@ -141,6 +151,12 @@ def featurize(
         for b in range(_n_blocks(len(ordered), bs)):
             if b not in done:
                 work.setdefault((bs, _is_model_backed(f)), {}).setdefault(b, []).append(i)
+    if stored_only and work:
+        missing = Counter(fzs[i].name for blocks in work.values() for which in blocks.values() for i in which)
+        raise FeaturesNotStored(
+            f"features of manifest {mhash} are not all in {store.uri}: missing blocks "
+            + ", ".join(f"{name}={n}" for name, n in sorted(missing.items()))
+            + " — featurize them first (`semiemo featurize`, or on the driver before launching tasks)")
     computed: Counter[int] = Counter()
     todo = sum(_block_rows(len(ordered), bs, b) for (bs, _), blocks in work.items() for b in blocks)
     show = options.progress_lines if options.progress_lines is not None else not sys.stdout.isatty()

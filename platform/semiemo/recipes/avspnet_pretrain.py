@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import time
 from pathlib import Path
 from typing import Any, Literal
 
@@ -45,6 +46,7 @@ RECIPES: dict[str, tuple[str | None, float | None, bool]] = {
     "AV-SpNET_a": ("arousal", None, False), "AV-SpNET_v": ("valence", None, False),
 }
 KEY_EXCLUDES = ("workers", "use_ray", "feature_store", "cpus_per_worker")
+PRETRAIN_FEATURES = ("avsp", "prosody")
 
 
 class PretrainConfig(BaseModel):
@@ -153,9 +155,20 @@ def build_pretrain_data(fs: FeatureSet, cfg: PretrainConfig) -> tuple[FoldData, 
                     class_names=["low", "high"]), summary
 
 
-def load_pretrain_features(cfg: PretrainConfig) -> tuple[FeatureSet, str]:
+def load_pretrain_features(cfg: PretrainConfig, stored_only: bool = False) -> tuple[FeatureSet, str]:
+    """The wild corpus's `avsp` + `prosody` features and its manifest hash; featurizes what is missing
+    (Ray Data) unless `stored_only`, where a missing block raises `FeaturesNotStored` instead."""
     manifest = load_manifest(cfg.corpus)
-    return load_featureset(manifest, ["avsp", "prosody"], cfg.feature_store), corpus_manifest_hash(manifest.reset_index(drop=True))
+    fs = load_featureset(manifest, list(PRETRAIN_FEATURES), cfg.feature_store, stored_only=stored_only)
+    return fs, corpus_manifest_hash(manifest.reset_index(drop=True))
+
+
+def featurize_pretrain_corpus(cfg: PretrainConfig, address: str | None = None) -> str:
+    """Store the wild corpus's features without loading them; its manifest hash (for `cfg.key`)."""
+    from semiemo.features.pipeline import featurize
+
+    manifest = load_manifest(cfg.corpus).reset_index(drop=True)
+    return featurize(manifest, list(PRETRAIN_FEATURES), cfg.feature_store, address=address).manifest_hash
 
 
 def pretrain_frontend(cfg: PretrainConfig, fs: FeatureSet | None = None, manifest_hash: str | None = None,
@@ -213,22 +226,38 @@ def _lock(name: str):
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
-def ensure_frontend(request: dict[str, Any], seed: int = 0, store_root: str | None = None) -> str:
-    """The store key for an avspnet `frontend` request: a key as is, or a recipe pre-trained on demand."""
+def recipe_config(request: dict[str, Any], seed: int = 0, store_root: str | None = None) -> PretrainConfig | None:
+    """The in-process pre-training run an avspnet `frontend` request names, or None when it names a stored key."""
     name = request["frontend"]
     if name not in RECIPES:
         if not PretrainedStore(store_root).exists(name):
             raise ValueError(f"frontend {name!r} is neither a recipe {sorted(RECIPES)} nor a key in the store "
                              f"(keys: {PretrainedStore(store_root).keys()[:10]}); pre-train with `semiemo pretrain`")
-        return name
-    cfg = PretrainConfig(corpus=request["corpus"], recipe=name, alpha=request["alpha"], epochs=request["epochs"],
-                         seed=seed if int(request.get("seed", -1)) < 0 else int(request["seed"]),
-                         pool_size=request["pool_size"], channels=request["channels"], use_ray=False,
-                         feature_store=store_root)
-    fs, mhash = load_pretrain_features(cfg)
+        return None
+    return PretrainConfig(corpus=request["corpus"], recipe=name, alpha=request["alpha"], epochs=request["epochs"],
+                          seed=seed if int(request.get("seed", -1)) < 0 else int(request["seed"]),
+                          pool_size=request["pool_size"], channels=request["channels"], use_ray=False,
+                          feature_store=store_root)
+
+
+def train_recipe(cfg: PretrainConfig, stored_only: bool = False, log: Any = print) -> dict[str, Any]:
+    """Pre-train `cfg` unless its key is stored (one process per key at a time on this machine, `_lock`).
+
+    Returns {key, trained, seconds}. `stored_only`: the corpus's features must already be stored (a
+    caller inside a Ray task, where featurizing would wait for the CPUs the task holds)."""
+    started = time.perf_counter()
+    fs, mhash = load_pretrain_features(cfg, stored_only=stored_only)
     key = cfg.key(mhash)
+    trained = False
     with _lock(key):
-        if not PretrainedStore(store_root).exists(key):
+        if not PretrainedStore(cfg.feature_store).exists(key):
             os.environ.setdefault("OMP_NUM_THREADS", "1")
-            pretrain_frontend(cfg, fs, mhash)
-    return key
+            pretrain_frontend(cfg, fs, mhash, log=log)
+            trained = True
+    return {"key": key, "trained": trained, "seconds": time.perf_counter() - started}
+
+
+def ensure_frontend(request: dict[str, Any], seed: int = 0, store_root: str | None = None) -> str:
+    """The store key for an avspnet `frontend` request: a key as is, or a recipe pre-trained on demand."""
+    cfg = recipe_config(request, seed, store_root)
+    return request["frontend"] if cfg is None else train_recipe(cfg)["key"]

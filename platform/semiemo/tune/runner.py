@@ -32,7 +32,6 @@ from typing import Any
 import pandas as pd
 import yaml
 
-from semiemo.recipes.pretrained import resolve
 from semiemo.tune.space import SearchSpace, grid_points, load_spec, to_param_space, trial_budget
 from semiemo.tune.trial import ROWS_KEY, rows_from_result, run_trial
 
@@ -262,16 +261,19 @@ def _prefeaturize(spec: SearchSpace, address: str | None) -> None:
         load_featureset(corpus, list(feats), store_root=store_root, address=address)
 
 
-def _prepare_on_driver(spec: SearchSpace, address: str | None) -> None:
-    """What trials would otherwise make inside their actors, made once here: pre-trained weights that
-    methods request (paper 004's front-ends, one per recipe × seed) and external unlabeled pools'
-    features. Inside a trial, that work holds the trial's CPU while its own Ray tasks wait for one."""
+def _prepare_on_driver(spec: SearchSpace, address: str | None) -> list[dict[str, Any]]:
+    """What trials would otherwise make inside their actors, made once before they start: pre-trained
+    weights that methods request (paper 004's front-ends, one per recipe × seed: parallel Ray tasks of
+    the trial's CPUs, `tune.pretrain_tasks`) and external unlabeled pools' features. Inside a trial, that
+    work holds the trial's CPU while its own Ray tasks wait for one. Returns the front-ends' records."""
     from semiemo.methods.base import hparams_from_dict
     from semiemo.methods.registry import get_method
+    from semiemo.tune.pretrain_tasks import pretrain_in_tasks
     from semiemo.tune.space import experiment_config
 
     done: set[str] = set()
     seeds = list(spec.seeds)
+    pretrain: list[tuple[dict[str, Any], int]] = []
     for params in grid_points(spec):
         cfg = experiment_config(spec, params, seed=seeds[0])
         cls = get_method(cfg.method)
@@ -281,7 +283,7 @@ def _prepare_on_driver(spec: SearchSpace, address: str | None) -> None:
                 key = repr((sorted(request.items()), seed, cfg.feature_store))
                 if key not in done:
                     done.add(key)
-                    resolve(request, seed=seed)   # into the store each trial's run_fold reads by key
+                    pretrain.append((request, seed))   # into the store each trial's run_fold reads by key
         for policy, k in sorted(cfg.views.items()):  # asked-for audio views must be stored: fail here, not per trial
             key = repr(("views", cfg.corpus, tuple(cfg.features), policy, k, cfg.views_seed, cfg.feature_store))
             if key not in done:   # per corpus and features too: arms may differ in them
@@ -297,6 +299,7 @@ def _prepare_on_driver(spec: SearchSpace, address: str | None) -> None:
 
             featurize_pool(pool_parts(cfg.unlabeled), [resolve_featurizer(f.split(".")[0]) for f in dict.fromkeys(cfg.features)],
                            cfg.feature_store, address=address)
+    return pretrain_in_tasks(pretrain, cpus=spec.resources_per_trial.cpu, address=address)
 
 
 def results_table(grid: Any, spec: SearchSpace) -> tuple[pd.DataFrame, pd.DataFrame]:
