@@ -32,8 +32,11 @@ sys.path.insert(0, str(ROOT / "platform"))
 
 
 def _peak_rss_sampler(stop: threading.Event, peak: list[int]) -> None:
-    import psutil
-
+    """Process + children RSS every 0.5 s (psutil, where installed; else only `ru_maxrss` at the end)."""
+    try:
+        import psutil
+    except ImportError:
+        return
     proc = psutil.Process()
     while not stop.wait(0.5):
         try:
@@ -109,7 +112,7 @@ def main() -> None:
     frame = run_experiment(cfg, data=data, report=epochs.append)
     t_run = time.perf_counter() - t1
     stop.set()
-    peak[0] = max(peak[0], resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
+    peak[0] = max(peak[0], resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)  # KiB on Linux
 
     cols = [c for c in ("fold", "test_ua", "test_f1_macro", "selected_epoch", "selection_start_epoch", "train_steps",
                         "train_time_s", "wall_time_s", "unlabeled_loss_active_share", "unlabeled_term_share_mean",
