@@ -165,6 +165,9 @@ def test_train_step_returns_every_loss_of_eq_7_to_9_and_combines_them():
     assert float(out["loss_s"]) == pytest.approx(float(out["cls"] + hp.alpha * out["rec"] + hp.beta * (out["pair"] + out["unpaired"])), rel=1e-5)
     assert float(out["loss"].detach()) == pytest.approx(float(out["loss_s"] + hp.omega * out["loss_u"]), rel=1e-5)
     assert float(out["unpaired"]) < 0 < float(out["pair"] + 1.0)
+    # the generic names the trainer's run columns read (unlabeled term share, issue 23 premises)
+    assert float(out["unsup_weight"]) == pytest.approx(hp.omega) and float(out["unsup_loss"]) == float(out["loss_u"])
+    assert float(out["loss"].detach()) == pytest.approx(float(out["sup_loss"] + out["unsup_weight"] * out["unsup_loss"]), rel=1e-5)
 
 
 @pytest.mark.parametrize("ablation, rec_on, mmd_on, unpaired_on", [

@@ -135,7 +135,10 @@ class CMDM(Method):
             uns = self.unsupervised_terms(tail(x), tail(z), tail(rec))
             loss = loss_s + self.hp.omega * uns["part"]                  # eq. 8-9
             out.update({"u_rec": uns["rec"].detach(), "u_pair": uns["pair"].detach(),
-                        "u_unpaired": uns["unpaired"].detach(), "loss_u": uns["part"].detach()})
+                        "u_unpaired": uns["unpaired"].detach(), "loss_u": uns["part"].detach(),
+                        # the names every method reports its unlabeled term by (train/run_columns.py)
+                        "unsup_loss": uns["part"].detach(), "unsup_weight": torch.tensor(self.hp.omega),
+                        "sup_loss": loss_s.detach()})
         out["loss"] = loss
         return out
 
