@@ -240,3 +240,14 @@ def test_fewer_ended_trials_than_planned_is_an_interrupt_not_a_finished_sweep():
     with pytest.raises(Interrupted, match=r"sweep cut interrupted: 2 of 6 trials ended.*run the same command again"):
         _raise_if_interrupted(2, 6, "cut")
     assert issubclass(Interrupted, KeyboardInterrupt)   # reproduce --all re-raises it; no status is written
+
+
+def test_trials_tune_never_started_or_cut_short_under_fifo_are_not_ended():
+    """Ctrl-C in a sweep: Tune marks never-started trials terminated; the table's statuses decide instead."""
+    from semiemo.tune.runner import ended_trials
+
+    table = pd.DataFrame({"trial_id": ["a", "a", "b", "c", "d", "e"],   # a: two (seed, fold) test rows
+                          "status": ["TERMINATED", "TERMINATED", "ERROR", "STOPPED", "NOT_STARTED", "NOT_STARTED"]})
+    assert ended_trials(table, early_stopping=False) == 2   # c lacks its final report: cut short under FIFO
+    assert ended_trials(table, early_stopping=True) == 3    # under ASHA, c may have been stopped by the scheduler
+    assert ended_trials(pd.DataFrame(), early_stopping=False) == 0

@@ -33,7 +33,7 @@ import pandas as pd
 import yaml
 
 from semiemo.tune.space import SearchSpace, grid_points, load_spec, to_param_space, trial_budget
-from semiemo.tune.trial import ROWS_KEY, rows_from_result, run_trial
+from semiemo.tune.trial import FINAL_FLAG, ROWS_KEY, rows_from_result, run_trial
 
 OPTUNA_DB = "optuna.db"
 
@@ -156,8 +156,20 @@ def _run_sweep(spec: SearchSpace, where: str, out: Path, address: str | None, st
     write_table(table, out / "results")
     if not errors.empty:
         errors.to_csv(out / "errors.csv", index=False)
-    _raise_if_interrupted(grid.num_terminated + grid.num_errors, trial_budget(spec), spec.name)
+    _raise_if_interrupted(ended_trials(table, early_stopping=spec.scheduler.kind != "fifo"), trial_budget(spec), spec.name)
     return table
+
+
+def ended_trials(table: pd.DataFrame, early_stopping: bool) -> int:
+    """Trials that ran to their end: a final report (TERMINATED rows; NO_ROWS when it carried none) or an
+    error, and — only where the scheduler stops trials early (ASHA) — stopped after at least one report.
+    Not Tune's own count: when Ctrl-C ends a sweep, Tune marks the trials it never started as terminated too
+    (seen with mmmd_temperature: 25 of 27 never started, and the analysis was recorded as done with "no
+    finished trials"), and under FIFO a trial without its final report was cut short, not stopped."""
+    if table.empty or "trial_id" not in table.columns:
+        return 0
+    ended = {"TERMINATED", "NO_ROWS", "ERROR"} | ({"STOPPED"} if early_stopping else set())
+    return int(table.loc[table["status"].isin(ended), "trial_id"].nunique())
 
 
 def _raise_if_interrupted(ended: int, planned: int, name: str) -> None:
@@ -317,8 +329,10 @@ def results_table(grid: Any, spec: SearchSpace) -> tuple[pd.DataFrame, pd.DataFr
             rows.append({**base, "status": "ERROR"})
             continue
         test_rows = rows_from_result(metrics)
-        if not test_rows:  # ASHA stopped it before the test evaluation, or it never started
-            rows.append({**base, "status": "STOPPED" if metrics else "NOT_STARTED"})
+        if not test_rows:  # finished without rows, ASHA stopped it before the test evaluation, or it never started
+            status = ("NO_ROWS" if metrics.get(FINAL_FLAG) else "STOPPED" if metrics.get("training_iteration")
+                      else "NOT_STARTED")
+            rows.append({**base, "status": status})
             continue
         for r in test_rows:
             r = {k: v for k, v in r.items() if k not in params or k == "seed"}
