@@ -128,4 +128,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except (ValueError, FileNotFoundError) as e:   # SpecError is a ValueError: a bad name, arm or override
+        sys.exit(f"bench_trial_cost: {e}\n(analyses: the stems of search_spaces/*.yaml; `semiemo reproduce --list`)")
