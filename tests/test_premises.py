@@ -153,6 +153,17 @@ def test_a_visual_teacher_at_chance_fails_and_an_informed_one_holds():
     assert r.holds is True
 
 
+def test_a_binary_proxy_teacher_is_judged_against_its_own_chance_not_the_tasks():
+    # paper 004: 4-class task (chance 0.25), proxies low/high (chance 0.5): 0.508 is no teacher at all
+    at_chance = table({"a": 0.3, "b": 0.4}, method="avspnet", x="arm", teacher_accuracy=0.508, teacher_chance=0.5)
+    at_chance["test_confusion"] = json.dumps(np.eye(4).tolist())
+    r = next(r for r in pm.evaluate([], at_chance, metric="test_ua", keys=["arm"]) if r.kind == "teacher_informative")
+    assert r.holds is False and "chance 0.500" in r.measured
+    r = next(r for r in pm.evaluate([], at_chance.drop(columns="teacher_chance"), metric="test_ua", keys=["arm"])
+             if r.kind == "teacher_informative")
+    assert r.holds is True and "chance 0.250" in r.measured
+
+
 def test_the_teacher_premise_applies_only_to_teacher_methods():
     t = table({0.1: 0.40, 1.0: 0.50})
     assert all(r.kind != "teacher_informative" for r in pm.evaluate([], t, metric="test_ua", keys=["x"]))

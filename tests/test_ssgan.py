@@ -154,6 +154,10 @@ def test_discriminator_loss_is_the_sum_of_its_named_terms():
     out = method.train_step(*_batches(groups), StepInfo(0, 0, 1, 1))
     expected = out["sup_loss"] + out["real_loss"] + out["fake_loss"] + 2.0 * out["ct"]
     assert torch.allclose(out["d_loss"], expected)
+    # the unlabeled part by the generic names the `unlabeled_active` premise reads: L_real + L_fake + λ·CT, weight 1
+    assert torch.allclose(out["unsup_loss"], out["real_loss"] + out["fake_loss"] + 2.0 * out["ct"])
+    assert float(out["unsup_weight"]) == 1.0
+    assert torch.allclose(out["d_loss"], out["sup_loss"] + out["unsup_weight"] * out["unsup_loss"])
 
 
 def test_unimodal_and_multimodal_methods_check_their_feature_groups():

@@ -15,7 +15,8 @@ Per-run columns read (absent or NaN: not measured): `unlabeled_loss_active_share
 warm-up with a non-zero unlabeled loss), `unlabeled_term_share_mean` (the weighted unlabeled term's mean
 share of the loss after warm-up), `mask_rate_mean`, `unlabeled_loss_mean`, `selected_epoch`,
 `selection_start_epoch` (the first epoch selection may pick: the end of the ramp-up), `teacher_accuracy`
-(the teacher's labels on the pool against the hidden truth), and the plotted metric.
+(the teacher's labels on the pool against the hidden truth), `teacher_chance` (its chance level where the
+teacher's classes are not the task's: paper 004's binary proxies; else 1/C of the task), and the plotted metric.
 """
 
 from __future__ import annotations
@@ -306,7 +307,8 @@ def teacher_informative(table: pd.DataFrame, p: Premise, generic: bool) -> Premi
     if rows.empty:
         return None
     column = p.column or "teacher_accuracy"
-    chance = chance_of(t)
+    own = _column(rows, "teacher_chance").dropna()   # a teacher with its own classes (paper 004's binary proxies)
+    chance = float(own.mean()) if not own.empty and not p.column else chance_of(t)
     margin = _threshold(p)
     teachers = sorted({TEACHER_METHODS.get(str(m), str(m)) for m in rows.get("method", pd.Series(dtype=str))})
     statement = (f"the teacher ({', '.join(teachers) or 'its pseudo-labels'}) is informative: `{column}` ≥ chance "

@@ -147,8 +147,12 @@ class SSGAN(Method):
         finally:
             critic.requires_grad_(True)
 
+        # the unlabeled part of L_dis by the generic names every run column reads (`train/run_columns.py`):
+        # L_real + L_fake + λ·CT enter L_dis with weight 1 (λ is inside the term)
+        unsup = real + fake_term + hp.ct_weight * ct
         return {"loss": d_loss.detach(), "d_loss": d_loss.detach(), "g_loss": g_loss.detach(),
-                "sup_loss": sup.detach(), "real_loss": real.detach(), "fake_loss": fake_term.detach(),
+                "sup_loss": sup.detach(), "unsup_loss": unsup.detach(), "unsup_weight": torch.tensor(1.0),
+                "real_loss": real.detach(), "fake_loss": fake_term.detach(),
                 "ct": ct.detach(), "p_fake_on_real": prob_fake(l_u1.detach()).mean(),
                 "p_fake_on_fake": prob_fake(l_fake.detach()).mean()}
 

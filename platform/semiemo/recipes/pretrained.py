@@ -10,10 +10,11 @@ from typing import Any
 
 import torch
 
-from semiemo.recipes.avspnet_pretrain import ensure_frontend
+from semiemo.recipes.avspnet_pretrain import RECIPES, ensure_frontend
 from semiemo.train.pretrained import PretrainedStore
 
 KINDS = ("avspnet_frontend",)
+PROXY_CHANCE = 0.5   # paper 004's proxies are binary (low / high arousal or valence)
 
 
 def resolve(request: dict[str, Any], seed: int = 0, store_root: str | None = None) -> dict[str, torch.Tensor]:
@@ -29,3 +30,29 @@ def resolve_requests(requests: dict[str, dict[str, Any]], seed: int = 0,
                      store_root: str | None = None) -> dict[str, dict[str, torch.Tensor]]:
     """slot -> weights for every request of a plan (`TrainingPlan.pretrained`)."""
     return {slot: resolve(request, seed, store_root) for slot, request in requests.items()}
+
+
+def teacher_accuracy(requests: dict[str, dict[str, Any]], seed: int = 0,
+                     store_root: str | None = None) -> tuple[float, float]:
+    """How well the labels a plan's pretrained weights were taught with agree with the hidden truth, or NaN.
+
+    Paper 004's front-end learns from proxy labels (prosody arousal, transcript valence): their agreement
+    with the corpus's hidden labels, measured when the front-end was pre-trained and kept in its stored
+    summary, is the `teacher_informative` premise of every avspnet run that fine-tunes on it. The mean
+    over the plan's slots, and its chance level (the proxies are binary: low/high, so 0.5, whatever the
+    fine-tuning task's class count); (NaN, NaN) for a key made without proxies (the AE recipe) or none.
+    """
+    values = []
+    for request in requests.values():
+        if request.get("kind") != "avspnet_frontend":
+            continue
+        stored = PretrainedStore(store_root).load(ensure_frontend(request, seed=seed, store_root=store_root))
+        recipe, summary = (stored.get("spec") or {}).get("recipe"), stored.get("summary") or {}
+        if RECIPES.get(recipe, (None,))[0] is None:     # AE (α = 1) or a front-end of unknown making: no teacher
+            continue
+        value = summary.get(f"{summary.get('proxy_used')}_proxy_accuracy")
+        if value is not None and value == value:
+            values.append(float(value))
+    nan = float("nan")
+    return (float(sum(values) / len(values)), PROXY_CHANCE) if values else (nan, nan)
+

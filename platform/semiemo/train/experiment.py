@@ -34,7 +34,7 @@ from semiemo.methods.registry import get_method
 from semiemo.normalization import fit_normalization
 from semiemo.protocols import Fold, make_folds, subsample_labeled, subsample_unlabeled
 from semiemo.recipes.pool_balance import balance_unlabeled  # paper 001: pseudo-class balancing of the pool
-from semiemo.recipes.pretrained import resolve_requests
+from semiemo.recipes.pretrained import resolve_requests, teacher_accuracy
 from semiemo.train.config import ExperimentConfig
 from semiemo.train.distributed import DistributedFold, fit_fold_distributed
 from semiemo.train.loop import FoldData, FoldResult, fit_fold, model_spec, score
@@ -313,6 +313,8 @@ def run_fold(cfg: ExperimentConfig, prep: PreparedData, fold: Fold, seed: int, *
                                                model_spec(data, cfg.model_hidden, cfg.model_dropout, cfg.fusion), seed)
         n_unlabeled_total = len(data.unlabeled)
     tb_dir = Path(run_dir) / "tb" / f"seed{seed}" / fold.name if run_dir is not None else None
+    # accuracy (and chance level) of the labels a pretrained part was taught with: paper 004's proxies
+    teacher, teacher_chance = float("nan"), float("nan")
 
     if not (isinstance(cls, type) and issubclass(cls, Method)):
         result = _fit_closed_form(cls, cfg, data, seed)
@@ -324,6 +326,8 @@ def run_fold(cfg: ExperimentConfig, prep: PreparedData, fold: Fold, seed: int, *
     else:
         spec = model_spec(data, cfg.model_hidden, cfg.model_dropout, cfg.fusion, cfg.model_backbone, cfg.transformer)
         pretrained = resolve_requests(plan.pretrained, seed=seed) if plan is not None else {}
+        if plan is not None and plan.pretrained:
+            teacher, teacher_chance = teacher_accuracy(plan.pretrained, seed=seed)
         if cfg.train.workers > 1:
             from semiemo import storage as storage_root
 
@@ -366,6 +370,7 @@ def run_fold(cfg: ExperimentConfig, prep: PreparedData, fold: Fold, seed: int, *
         "train_time_s": result.wall_time_s, "wall_time_s": time.perf_counter() - t0, "train_steps": result.steps_run,
         "train_s_per_step_steady": result.steady_step_s,
         "samples_per_s": result.samples_per_s, "pseudo_label_accuracy": result.pseudo_label_accuracy,
+        "teacher_accuracy": teacher, "teacher_chance": teacher_chance,
         "unlabeled_rows_drawn": result.unlabeled_rows_drawn, "unlabeled_draws": result.unlabeled_draws,
         "validation_speaker_independent": fold.validation_group_independent, **result.run_columns,
         "view_source": view_source(data.view_banks),
