@@ -77,20 +77,13 @@ def main() -> None:
 
     from semiemo.analysis.reproduce import search_spaces_dir
     from semiemo.features import load_featureset
-    from semiemo.tune.space import SearchSpace, experiment_config, load_spec
+    from semiemo.tune.space import SearchSpace, apply_overrides, experiment_config, load_spec
     from semiemo.train.experiment import run_experiment
 
     torch.set_num_threads(args.threads)
     spec = load_spec(search_spaces_dir() / f"{args.analysis}.yaml", budget=args.budget)
-    if args.set:
-        raw = spec.model_dump()
-        for dotted, value in _parse(args.set).items():
-            node = raw
-            keys = dotted.split(".")
-            for k in keys[:-1]:
-                node = node.setdefault(k, {})
-            node[keys[-1]] = value
-        spec = SearchSpace.model_validate(raw)
+    if args.set:   # the same walk as a YAML's quick:/paper_budget: overrides (parameters.<dotted path> included)
+        spec = SearchSpace.model_validate(apply_overrides(spec.model_dump(), _parse(args.set), args.analysis, "--set"))
     params = {**_first_grid_point(spec), **_parse(args.param)}
     params.pop("seed", None)
     seed = args.seed if args.seed is not None else spec.seeds[0]
