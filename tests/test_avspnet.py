@@ -14,7 +14,7 @@ from semiemo.models.cnn_frontend import FrontEndConfig, PretrainNetwork, Recogni
 from semiemo.train.config import TrainConfig
 from semiemo.train.loop import FoldData, fit_fold
 from semiemo.recipes.avspnet_pretrain import PretrainConfig, build_pretrain_data, pretrain_frontend
-from semiemo.recipes.pretrained import resolve_requests, teacher_accuracy
+from semiemo.recipes.pretrained import resolve_requests, stored_requests, teacher_accuracy
 from semiemo.train.pretrained import PretrainedStore
 from semiemo.train.streams import Split
 
@@ -151,7 +151,7 @@ def test_pretrain_writes_a_keyed_frontend_that_fine_tuning_loads_by_key(tmp_path
     assert key in PretrainedStore().keys() and stored["spec"]["recipe"] == "AV-SpNET_a"
     # the teacher premise of every run fine-tuned on it: the proxy's agreement with the hidden truth
     request = AVSpNet.plan(hparams_from_dict(AVSpNetHParams, {**SMALL_HEAD, "frontend": key})).pretrained
-    assert teacher_accuracy(request) == pytest.approx((summary["arousal_proxy_accuracy"], 0.5))
+    assert teacher_accuracy(stored_requests(request)) == pytest.approx((summary["arousal_proxy_accuracy"], 0.5))
     assert all(v != v for v in teacher_accuracy({}))   # no pretrained part: NaN
     # same recipe again: found by key, not trained again
     assert pretrain_frontend(cfg, _wild_featureset(), "test-manifest", log=lambda *_: None)[0] == key

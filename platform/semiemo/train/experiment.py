@@ -34,7 +34,7 @@ from semiemo.methods.registry import get_method
 from semiemo.normalization import fit_normalization
 from semiemo.protocols import Fold, make_folds, subsample_labeled, subsample_unlabeled
 from semiemo.recipes.pool_balance import balance_unlabeled  # paper 001: pseudo-class balancing of the pool
-from semiemo.recipes.pretrained import resolve_requests, teacher_accuracy
+from semiemo.recipes.pretrained import stored_requests, teacher_accuracy
 from semiemo.train.config import ExperimentConfig
 from semiemo.train.distributed import DistributedFold, fit_fold_distributed
 from semiemo.train.loop import FoldData, FoldResult, fit_fold, model_spec, score
@@ -325,9 +325,10 @@ def run_fold(cfg: ExperimentConfig, prep: PreparedData, fold: Fold, seed: int, *
                 logger.log_final(result.test_metrics, data.class_names)
     else:
         spec = model_spec(data, cfg.model_hidden, cfg.model_dropout, cfg.fusion, cfg.model_backbone, cfg.transformer)
-        pretrained = resolve_requests(plan.pretrained, seed=seed) if plan is not None else {}
-        if plan is not None and plan.pretrained:
-            teacher, teacher_chance = teacher_accuracy(plan.pretrained, seed=seed)
+        stored = stored_requests(plan.pretrained, seed=seed) if plan is not None else {}
+        pretrained = {slot: entry["weights"] for slot, entry in stored.items()}
+        if stored:
+            teacher, teacher_chance = teacher_accuracy(stored)
         if cfg.train.workers > 1:
             from semiemo import storage as storage_root
 
