@@ -2,6 +2,9 @@
 PYTHON ?= python3
 VENV ?= .venv
 TORCH_SPEC ?= torch==2.13.0
+# test files run in this many processes (pytest-xdist, one file per process at a time): most of the
+# suite's wall time is Ray starting and waiting, not arithmetic, so 2 workers fit a 2-core machine
+TEST_WORKERS ?= 2
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.semiemo-installed
 DEV_STAMP := $(VENV)/.semiemo-dev-installed
@@ -29,7 +32,7 @@ demo: $(STAMP)
 	$(BIN)/semiemo demo
 
 test: $(DEV_STAMP)
-	$(BIN)/python -m pytest -m "not slow" -q --durations=15
+	$(BIN)/python -m pytest -m "not slow" -q --durations=15 -n $(TEST_WORKERS) --dist loadfile
 
 test-slow: $(DEV_STAMP)
 	$(BIN)/python -m pytest -m slow -q

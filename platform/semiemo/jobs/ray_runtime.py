@@ -39,7 +39,10 @@ def init_ray(address: str | None = None, *, num_cpus: int | None = None, quiet: 
             init_kwargs["num_cpus"] = num_cpus
         # Workers must import semiemo from the same source tree as the driver.
         init_kwargs.setdefault("runtime_env", _local_runtime_env())
-        ray.init(**init_kwargs)
+        # "local", not None: with no address Ray joins the cluster last written to
+        # $RAY_TMPDIR/ray/ray_current_cluster (any `ray start` or test cluster on this machine), so two
+        # sessions side by side would share one Ray. A running cluster is joined only when asked for.
+        ray.init(address="local", **init_kwargs)
     ray_logs.after_init()
     return ray.get_runtime_context()
 
