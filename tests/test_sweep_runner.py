@@ -18,7 +18,7 @@ import pytest
 
 from gaussian_featureset import gaussian_featureset
 from semiemo.tune.runner import optuna_url, run_sweep, sweep_dir
-from semiemo.tune.space import spec_from_dict
+from semiemo.tune.space import Premise, spec_from_dict
 
 TESTS = Path(__file__).resolve().parent
 
@@ -228,8 +228,15 @@ def test_a_changed_search_space_starts_over_instead_of_restoring_the_old_sweep(r
 
     first = run_sweep(one_seed((0.0, 0.3)), storage_dir=tmp_path, data=data, verbose=0)
     assert set(first["method_params.unsup_weight"]) == {0.0, 0.3}
+    # a premise, the description, the figure's labels: the same trials answer it, restored, not re-run
+    reworded = one_seed((0.0, 0.3)).model_copy(update={
+        "description": "reworded", "premises": [Premise(kind="distinguishable", threshold=3.0)]})
+    restored = run_sweep(reworded, storage_dir=tmp_path, data=data, verbose=0)
+    assert sorted(restored["trial_id"]) == sorted(first["trial_id"])
+    assert "reworded" in (sweep_dir(reworded, tmp_path) / "spec.yaml").read_text()   # the report reads the new one
     again = run_sweep(one_seed((0.0, 1.0)), storage_dir=tmp_path, data=data, verbose=0)
     assert set(again["method_params.unsup_weight"]) == {0.0, 1.0}
+    assert not set(again["trial_id"]) & set(first["trial_id"])
 
 
 def test_fewer_ended_trials_than_planned_is_an_interrupt_not_a_finished_sweep():

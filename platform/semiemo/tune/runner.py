@@ -25,6 +25,7 @@ callback (`OptunaGridRecorder`) writes each finished grid trial into the same st
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 from typing import Any
@@ -32,7 +33,7 @@ from typing import Any
 import pandas as pd
 import yaml
 
-from semiemo.tune.space import SearchSpace, grid_points, load_spec, to_param_space, trial_budget
+from semiemo.tune.space import SearchSpace, grid_points, load_spec, to_param_space, trial_budget, trial_definition
 from semiemo.tune.trial import FINAL_FLAG, ROWS_KEY, rows_from_result, run_trial
 
 OPTUNA_DB = "optuna.db"
@@ -62,6 +63,16 @@ def sweep_dir(spec: SearchSpace, storage_dir: str | Path | None = None) -> Path:
 def optuna_url(spec: SearchSpace, storage_dir: str | Path | None = None, optuna_storage: str | None = None) -> str:
     """The study's RDB URL: `optuna_storage` when given, else SQLite at `<sweep dir>/optuna.db`."""
     return optuna_storage or f"sqlite:///{sweep_dir(spec, storage_dir) / OPTUNA_DB}"
+
+
+def _trials_changed(old_spec: Path, spec: SearchSpace) -> bool:
+    """Whether the spec a sweep ran with defines other trials than `spec` (`space.trial_definition`)."""
+    try:
+        old = yaml.safe_load(old_spec.read_text()) or {}
+    except (OSError, yaml.YAMLError):
+        return True
+    new = trial_definition(spec)
+    return json.dumps(trial_definition(old), sort_keys=True, default=str) != json.dumps(new, sort_keys=True, default=str)
 
 
 def run_sweep(
@@ -104,7 +115,7 @@ def _run_sweep(spec: SearchSpace, where: str, out: Path, address: str | None, st
     url = optuna_url(spec, storage_dir, optuna_storage)
     spec_text = yaml.safe_dump(spec.model_dump(mode="json", by_alias=True), sort_keys=False)
     restoring = resume and tune.Tuner.can_restore(exp_path)
-    if restoring and (out / "spec.yaml").is_file() and (out / "spec.yaml").read_text() != spec_text:
+    if restoring and (out / "spec.yaml").is_file() and _trials_changed(out / "spec.yaml", spec):
         restoring = False  # the search space changed since that sweep ran: its trials answer another question
     if not restoring:
         _start_fresh(out, spec, url, where)

@@ -284,6 +284,20 @@ _NESTED = {"train": TrainConfig, "protocol": ProtocolConfig}
 _NOT_SWEEPABLE = {"name", "seeds", "output_dir", "train", "protocol", "method_params"}
 
 
+# fields only the analysis or the run selection reads: changing them (a premise, the paper's numbers, a
+# figure's axis, another budget's or corpus's overlay, already applied) leaves every trial's answer as it was
+ANALYSIS_ONLY_FIELDS = ("paper", "description", "reference", "plot", "premises", "quick", "paper_budget", "in_all",
+                        "fallback_variant", "variants", "max_concurrent_trials")
+
+
+def trial_definition(spec: SearchSpace | dict[str, Any]) -> dict[str, Any]:
+    """What decides the sweep's trials and their results: the spec without `ANALYSIS_ONLY_FIELDS`. A sweep
+    restores its finished trials while this is unchanged (a premise or a reference row edited re-analyses
+    them), and starts over when it changed."""
+    raw = spec.model_dump(mode="json", by_alias=True) if isinstance(spec, SearchSpace) else dict(spec)
+    return {k: v for k, v in raw.items() if k not in ANALYSIS_ONLY_FIELDS}
+
+
 def sweepable_paths(method: str | None) -> list[str]:
     """Every parameter path a spec may sweep for `method` (method hyperparameters when it is registered)."""
     paths = [f for f in ExperimentConfig.model_fields if f not in _NOT_SWEEPABLE]
