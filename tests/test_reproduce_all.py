@@ -189,3 +189,28 @@ def test_a_files_paper_budget_section_adds_to_the_paper_defaults():
     assert paper.train.epochs == 77 and paper.transformer == {"layers": 8, "d_model": 512}
     assert f"unlabeled={PAPER_UNLABELED}" in str(paper.corpus) and paper.protocol.max_folds is None
     assert full.train.epochs != 77 and full.transformer != paper.transformer   # `full` is the file as written
+
+
+def test_a_reanalysis_of_restored_trials_keeps_the_wall_time_of_the_run_that_made_them(tmp_path):
+    """A premise edit re-analyses the sweep's restored trials in seconds; the index must still say what the
+    trials cost (the run that trained them), with the re-analysis beside it, not the seconds alone."""
+    import pandas as pd
+
+    from semiemo.analysis.index_report import write_index
+    from semiemo.analysis.reproduce import render
+
+    path = tmp_path / "again.yaml"
+    path.write_text(yaml.safe_dump(_spec("again"), allow_unicode=True))
+    spec = load_spec(path, budget="full")
+    rows = [{"trial_id": f"t{i}", "status": "TERMINATED", "seed": 0, "fold": 0, "train.lr": lr, "val_ua": v,
+             "test_ua": v} for i, (lr, v) in enumerate([(0.001, 0.4), (0.01, 0.6)])]
+    out = tmp_path / "out"
+    first = render(spec, pd.DataFrame(rows), out_dir=out, budget="full", wall_s=600.0)["status"]
+    assert first["wall_s"] == 600.0 and first["reanalysis_wall_s"] is None
+    again = render(spec, pd.DataFrame(rows), out_dir=out, budget="full", wall_s=12.0)["status"]
+    assert again["wall_s"] == 600.0 and again["reanalysis_wall_s"] == 12.0
+    md, _ = write_index(out, [again], header={"budget": "full"})
+    assert "10.0 min (its trials; re-analysed in 12 s)" in md.read_text()
+    rerun = [{**r, "trial_id": r["trial_id"] + "b"} for r in rows]   # new trials: their own wall
+    fresh = render(spec, pd.DataFrame(rerun), out_dir=out, budget="full", wall_s=30.0)["status"]
+    assert fresh["wall_s"] == 30.0 and fresh["reanalysis_wall_s"] is None

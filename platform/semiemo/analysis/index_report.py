@@ -106,6 +106,7 @@ def write_index(root: Path, statuses: list[dict[str, Any]], *, header: dict[str,
         lines += [f'<a id="{name.lower()}"></a>', "", f"## {name} — paper {st.get('paper', '')}", ""]
         lines += [f"**{_outcome(st)}** · seeds {st.get('seeds', '—')} · trials {st.get('trials', '—')} · corpus "
                   f"`{_cell(st.get('corpus', ''))}` · budget `{st.get('budget', '')}` · wall {fmt_wall(st.get('wall_s'))}"
+                  + (f" (its trials; re-analysed in {fmt_wall(st['reanalysis_wall_s'])})" if st.get("reanalysis_wall_s") else "")
                   + (f" · finished {st['finished']}" if st.get("finished") else ""), ""]
         if st.get("status") != "done":
             lines += [f"Not run: {_cell(st.get('why', 'not reached yet'))}", ""]

@@ -463,6 +463,11 @@ def render(spec: SearchSpace, table: pd.DataFrame, out_dir: str | Path | None = 
     if spec.plot.loss_curves and trials_dir is not None:
         text += loss_curve_section(spec, table, Path(trials_dir), out)
     (out / REPORT).write_text(text)
+    previous = read_status(out)
+    reanalysed_s = None
+    if previous and previous.get("status") == "done" and _same_trials(out / "results.parquet", table):
+        # the sweep restored the trials that status ran (only analysis fields changed): their cost is that run's
+        wall_s, reanalysed_s = previous.get("wall_s"), wall_s
     table.to_parquet(out / "results.parquet", index=False)
     failed = int(table["trial_id"][table["status"] == "ERROR"].nunique()) if {"status", "trial_id"} <= set(table.columns) else 0
     why = _why(verdict, table, spec)
@@ -473,7 +478,8 @@ def render(spec: SearchSpace, table: pd.DataFrame, out_dir: str | Path | None = 
               "status": "error" if failed else "done", "outcome": verdict.outcome, "verdict": verdict.line, "why": why,
               "seeds": int(table["seed"].nunique()) if "seed" in table.columns and len(table) else 0,
               "trials": int(table["trial_id"].nunique()) if "trial_id" in table.columns and len(table) else 0,
-              "wall_s": wall_s, "finished": time.strftime("%Y-%m-%d %H:%M:%S"), "spec_digest": spec_digest(spec)}
+              "wall_s": wall_s, "reanalysis_wall_s": reanalysed_s, "finished": time.strftime("%Y-%m-%d %H:%M:%S"),
+              "spec_digest": spec_digest(spec)}
     write_status(out, status)
     return {"name": spec.name, "figure": figure, "report": out / REPORT, "verdict": verdict.line,
             "reproduced": verdict.reproduced, "outcome": verdict.outcome, "table": table, "status": status}
@@ -553,6 +559,18 @@ def _why(verdict: Verdict, table: pd.DataFrame, spec: SearchSpace) -> str:
 
         return f"{short} · diagnosis: {headline(diagnose(table, metric=spec.plot_metric, x=spec.x_param, series=spec.plot.series))}"
     return short
+
+
+def _same_trials(results: Path, table: pd.DataFrame) -> bool:
+    """Whether `table` holds the very trials of the results last written beside the report (Tune restored
+    them instead of running new ones): the same trial ids, none of them new."""
+    if "trial_id" not in table.columns or not results.is_file():
+        return False
+    try:
+        before = pd.read_parquet(results, columns=["trial_id"])["trial_id"]
+    except (OSError, ValueError, KeyError):
+        return False
+    return len(before) > 0 and set(before.astype(str)) == set(table["trial_id"].astype(str))
 
 
 def spec_digest(spec: SearchSpace) -> str:
