@@ -12,6 +12,7 @@ import urllib.request
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -24,11 +25,12 @@ BIN = Path(sys.executable).parent
 pytestmark = pytest.mark.ray_cluster
 
 
-def _wait_for_dashboard(address: str, head: subprocess.Popen, timeout: float = 180) -> None:
+def _wait_for_dashboard(address: str, head: subprocess.Popen, log: Path, timeout: float = 180) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if head.poll() is not None:
-            raise AssertionError(f"ray start --head exited with {head.returncode}; see its log beside the temp dir")
+            tail = log.read_text(errors="replace")[-2000:] if log.is_file() else "(no log)"
+            raise AssertionError(f"ray start --head exited with {head.returncode}; its log ends:\n{tail}")
         try:
             with urllib.request.urlopen(f"{address}/api/version", timeout=5):
                 return
@@ -51,7 +53,9 @@ def ray_head(tmp_path_factory):
         pytest.skip("RAY_ADDRESS is set: this test starts its own head")
     ray = str(BIN / "ray")
     gcs_port, dash_port, agent_port = _free_port(), _free_port(), _free_port()
-    temp_dir = tmp_path_factory.mktemp("rayhead")
+    # a short private dir: Ray's socket paths must stay under 107 bytes, and pytest's own temp dirs under
+    # xdist (.../pytest-N/popen-gw0/rayhead0/session_<date>_<pid>/sockets/plasma_store) pass that
+    temp_dir = Path(tempfile.mkdtemp(prefix="rh", dir="/tmp"))
     # Ray >= 2.59 turns token authentication on for local clusters: give head and client one token.
     env = {
         **os.environ,
@@ -70,14 +74,16 @@ def ray_head(tmp_path_factory):
     )
     address = f"http://127.0.0.1:{dash_port}"
     try:
-        _wait_for_dashboard(address, head)
+        _wait_for_dashboard(address, head, temp_dir / "head.log")
         yield address, env
     finally:
-        os.killpg(head.pid, signal.SIGTERM)
         try:
+            os.killpg(head.pid, signal.SIGTERM)
             head.wait(timeout=5)        # a throwaway head: its graceful stop took ~30 s of the suite
         except subprocess.TimeoutExpired:
             os.killpg(head.pid, signal.SIGKILL)
+        except ProcessLookupError:      # it had exited already (a failed start): its log says why
+            pass
         shutil.rmtree(temp_dir, ignore_errors=True)
 
 
