@@ -25,7 +25,6 @@ callback (`OptunaGridRecorder`) writes each finished grid trial into the same st
 
 from __future__ import annotations
 
-import json
 import shutil
 from pathlib import Path
 from typing import Any
@@ -71,8 +70,7 @@ def _trials_changed(old_spec: Path, spec: SearchSpace) -> bool:
         old = yaml.safe_load(old_spec.read_text()) or {}
     except (OSError, yaml.YAMLError):
         return True
-    new = trial_definition(spec)
-    return json.dumps(trial_definition(old), sort_keys=True, default=str) != json.dumps(new, sort_keys=True, default=str)
+    return trial_definition(old) != trial_definition(spec)
 
 
 def run_sweep(
