@@ -113,9 +113,11 @@ def test_paper_000_acted_domain_informs_the_wild_one():
 
 
 def test_paper_004_proxy_labels_agree_with_the_hidden_affect_above_chance():
-    # CALIBRATION.md: on the pre-training pool (PretrainConfig.corpus) the arousal proxy (eq. 1-2 on the voice's pitch
-    # and volume) agrees with the hidden arousal 0.650 and calls 47 % high (Table 1: 47.7 %); the valence proxy
-    # (eq. 3-4, transcripts) agrees 0.537 and calls 42 % positive (Table 1: 58.1 %)
+    # CALIBRATION.md: on the pre-training pool (PretrainConfig.corpus, wild_text_cue_prob=0.8) the arousal proxy
+    # (eq. 1-2 on the voice's pitch and volume) agrees with the hidden arousal 0.650 and calls 47 % high (Table 1:
+    # 47.7 %); the valence proxy (eq. 3-4, transcripts) agrees 0.617 and calls 49 % positive (Table 1: 58.1 %).
+    # Their mean clears the avspnet analyses' teacher premise (chance 0.5 + 0.1); at the wild domain's default
+    # cue rate (0.4) valence agreed 0.537 (0.508 on the 120-row pool of `full`) and the premise failed.
     from semiemo import proxy_labels as pl
     from semiemo.recipes.avspnet_pretrain import PretrainConfig, hidden_truth
 
@@ -128,7 +130,9 @@ def test_paper_004_proxy_labels_agree_with_the_hidden_affect_above_chance():
                                pl.TOKENIZERS[cfg.tokenizer], pl.ProxyConfig())
     assert pl.proxy_accuracy(arousal.label, hidden_truth(rows, "arousal")) >= 0.6
     assert abs(arousal.high_share() - 9581 / 20082) < 0.05
-    assert pl.proxy_accuracy(valence.label, hidden_truth(rows, "valence")) > 0.5
+    valence_agreement = pl.proxy_accuracy(valence.label, hidden_truth(rows, "valence"))
+    assert valence_agreement >= 0.58
+    assert (pl.proxy_accuracy(arousal.label, hidden_truth(rows, "arousal")) + valence_agreement) / 2 >= 0.5 + 0.1
 
 
 def test_default_pool_has_cluster_structure_in_the_voice_it_is_spoken_with():

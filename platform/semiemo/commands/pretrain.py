@@ -9,7 +9,7 @@ import typer
 
 
 def pretrain(
-    corpus: str = typer.Option("synthetic:acted=0,wild_labeled=0,unlabeled=240,seed=4,wild_speakers=12", help="wild corpus spec (needs speaker, text)"),
+    corpus: str = typer.Option("synthetic:acted=0,wild_labeled=0,unlabeled=240,seed=4,wild_speakers=12,wild_text_cue_prob=0.8", help="wild corpus spec (needs speaker, text)"),
     recipe: str = typer.Option("AV-SpNET_a", help="W_a, W_v, AE, W_AE_a, W_AE_v, AV-SpNET_a, AV-SpNET_v (paper 004 Table 2)"),
     alpha: float = typer.Option(0.5, help="α of eq. 7 (AV-SpNET recipes)"),
     epochs: int = typer.Option(10),

@@ -54,7 +54,7 @@ class PretrainConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    corpus: str = "synthetic:acted=0,wild_labeled=0,unlabeled=240,seed=4,wild_speakers=12"
+    corpus: str = "synthetic:acted=0,wild_labeled=0,unlabeled=240,seed=4,wild_speakers=12,wild_text_cue_prob=0.8"
     recipe: Literal["W_a", "W_v", "AE", "W_AE_a", "W_AE_v", "AV-SpNET_a", "AV-SpNET_v"] = "AV-SpNET_a"
     alpha: float = Field(0.5, ge=0.0, le=1.0, description="α of AV-SpNET recipes (eq. 7)")
     epochs: int = Field(10, ge=1)
