@@ -120,7 +120,7 @@ run_sweep(spec, storage_dir={store!r}, data=gaussian_featureset(n_per_class_spea
 
 
 def test_interrupted_sweep_resumes_without_losing_or_repeating_finished_trials(ray_local, data, tmp_path):
-    d = grid_spec("t_resume", epochs=150, points=(0.0, 0.1, 0.3))  # trials of seconds: the poll below catches the sweep mid-way
+    d = grid_spec("t_resume", epochs=60, points=(0.0, 0.1, 0.3))  # trials of seconds: the poll below catches the sweep mid-way
     d["max_concurrent_trials"] = 1
     spec = spec_from_dict(d)
     script = tmp_path / "driver.py"
