@@ -1,5 +1,5 @@
-"""`semiemo scale` and its pieces: growth fits, the melstats featurizer, and a small study end to end (64 and 256
-rows in 64-row blocks: the same code path as the 500k benchmark — rendered on Ray workers, stored block by block,
+"""`semiemo scale` and its pieces: growth fits, the melstats featurizer, and a small study end to end (32 and 128
+rows in 32-row blocks: the same code path as the 500k benchmark — rendered on Ray workers, stored block by block,
 streamed into training — at a size that keeps `make test` short)."""
 
 from __future__ import annotations
@@ -59,19 +59,19 @@ def test_melstats_are_the_mean_and_std_of_the_40_band_fbank_frames():
 def test_scale_study_measures_fits_and_reports_on_two_small_pools(tmp_path):
     from semiemo.scale.study import StudyConfig, run_study
 
-    cfg = StudyConfig(rows=[64, 256], workers=[1, 2], cpus=2, nodes=2, train_steps=5, rate_rows=16, block_size=64,
+    cfg = StudyConfig(rows=[32, 128], workers=[1, 2], cpus=2, nodes=2, train_steps=5, rate_rows=16, block_size=32,
                       target_rows=500_000, target_nodes=4, target_cpus_per_node=8, out_dir=str(tmp_path))
     results = run_study(cfg)
     feat = [r for r in results["records"] if r["kind"] == "featurize"]
-    assert {(r["rows"], r["workers"], r["nodes"]) for r in feat} == {(64, 1, 1), (64, 2, 1), (256, 1, 1),
-                                                                       (256, 2, 1), (256, 2, 2)}
+    assert {(r["rows"], r["workers"], r["nodes"]) for r in feat} == {(32, 1, 1), (32, 2, 1), (128, 1, 1),
+                                                                       (128, 2, 1), (128, 2, 2)}
     for r in feat:  # a fresh store each time: every block computed, every row stored
-        assert r["blocks_computed"] == r["blocks_total"] == -(-r["rows"] // 64) and r["errors"] == 0
+        assert r["blocks_computed"] == r["blocks_total"] == -(-r["rows"] // 32) and r["errors"] == 0
         assert r["rows_per_s"] > 0 and r["driver_peak_mb"] > 0
     assert max(r["worker_peak_mb"] for r in feat) > 0  # Ray workers were found and sampled (a one-block run may end between samples)
     train = [r for r in results["records"] if r["kind"] == "train"]
-    assert [r["rows"] for r in train] == [64, 256] and all(r["streamed"] and r["steps"] == 5 for r in train)
-    for n in (64, 256):  # training streamed the pool the study featurized, not a second copy under another key
+    assert [r["rows"] for r in train] == [32, 128] and all(r["streamed"] and r["steps"] == 5 for r in train)
+    for n in (32, 128):  # training streamed the pool the study featurized, not a second copy under another key
         entries = sorted(p.parent.name for p in (tmp_path / "stores" / f"r{n}-w2-n1").glob("*/melstats-*"))
         assert len(entries) == 2, entries  # the pool and the labeled target
     assert results["fits"]["featurize"]["1"]["per_row_s"] > 0
@@ -82,4 +82,4 @@ def test_scale_study_measures_fits_and_reports_on_two_small_pools(tmp_path):
     assert "PROJECTION (not measured)" in report and "2-node local cluster" in report
     for png in ("throughput_vs_workers.png", "wall_vs_rows.png", "rss_vs_rows.png"):
         assert (tmp_path / png).read_bytes()[:4] == b"\x89PNG"
-    assert json.loads((tmp_path / "results.json").read_text())["config"]["rows"] == [64, 256]
+    assert json.loads((tmp_path / "results.json").read_text())["config"]["rows"] == [32, 128]
