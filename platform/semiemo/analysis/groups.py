@@ -15,7 +15,7 @@ from fnmatch import fnmatch
 
 # group -> name patterns, cheapest group first (a good order to run the pieces in; `--all` itself runs file order)
 GROUPS: dict[str, tuple[str, ...]] = {
-    "control": ("ssl_positive_control",),
+    "control": ("ssl_positive_control", "unlabeled_quantity_control"),
     "ssl": ("fixmatch_*", "label_fraction", "unlabeled_quantity"),
     "cmdm": ("cmdm_*",),
     "cmkt": ("cmkt_*",),
