@@ -70,3 +70,9 @@ def test_wild_overrides_default_to_todays_corpus():
     default = parse_synthetic_spec("")
     assert default.wild_text_cue_prob is None and default.wild.text_cue_prob == 0.4
     assert default.wild.expression_strength == 0.45
+
+
+def test_a_cue_rate_that_leaves_no_room_for_misleading_words_names_the_option_and_its_bound():
+    with pytest.raises(ValueError, match=r"wild_text_cue_prob=0\.9: .* use wild_text_cue_prob <= 0\.85"):
+        parse_synthetic_spec("wild_text_cue_prob=0.9")
+    assert parse_synthetic_spec("wild_text_cue_prob=0.85").wild.text_cue_prob == 0.85

@@ -121,6 +121,11 @@ class SynthConfig(BaseModel):
         if changes:
             wild = data.get("wild") or default_wild()
             wild = wild if isinstance(wild, DomainConfig) else DomainConfig.model_validate(wild)
+            cue = changes.get("text_cue_prob")
+            if cue is not None and cue + wild.text_misleading_prob > 1.0:  # name the option and its bound, not the model
+                raise ValueError(f"wild_text_cue_prob={cue}: the wild domain's sentences carry a misleading word with "
+                                 f"probability {wild.text_misleading_prob}, and the two must sum to <= 1; use "
+                                 f"wild_text_cue_prob <= {1.0 - wild.text_misleading_prob:g}")
             data = {**data, "wild": wild.model_copy(update=changes)}
             DomainConfig.model_validate(data["wild"].model_dump())  # the text probabilities must still fit
         return data
