@@ -9,7 +9,7 @@ import typer
 
 
 def pretrain(
-    corpus: str = typer.Option("synthetic:acted=0,wild_labeled=0,unlabeled=240,seed=4,wild_speakers=12,wild_text_cue_prob=0.8", help="wild corpus spec (needs speaker, text)"),
+    corpus: Optional[str] = typer.Option(None, help="wild corpus spec (needs speaker, text); default: paper 004's stand-in, methods.avspnet.PRETRAIN_CORPUS (240 utterances, 12 speakers, transcripts with an emotion word 80 % of the time)"),
     recipe: str = typer.Option("AV-SpNET_a", help="W_a, W_v, AE, W_AE_a, W_AE_v, AV-SpNET_a, AV-SpNET_v (paper 004 Table 2)"),
     alpha: float = typer.Option(0.5, help="α of eq. 7 (AV-SpNET recipes)"),
     epochs: int = typer.Option(10),
@@ -33,7 +33,9 @@ def pretrain(
 
     if address:
         os.environ["RAY_ADDRESS"] = address
-    cfg = PretrainConfig(corpus=corpus, recipe=recipe, alpha=alpha, epochs=epochs, batch_size=batch_size, lr=lr,
+    from semiemo.methods.avspnet import PRETRAIN_CORPUS
+
+    cfg = PretrainConfig(corpus=corpus or PRETRAIN_CORPUS, recipe=recipe, alpha=alpha, epochs=epochs, batch_size=batch_size, lr=lr,
                          seed=seed, channels=channels, pool_size=pool_size, dictionaries=[d for d in dictionaries.split(",") if d], tokenizer=tokenizer,
                          workers=workers, cpus_per_worker=cpus_per_worker, use_ray=not no_ray, feature_store=feature_store)
     key, _summary = pretrain_frontend(cfg)

@@ -30,6 +30,10 @@ from semiemo.models.cnn_frontend import FrontEndConfig, PretrainNetwork, Recogni
 
 SEGMENTS_GROUP = "avsp"           # fine-tuning input: [B, S, F, T] segments, valid count in lengths["avsp"]
 PRETRAIN_GROUP = "avsp_segment"   # pre-training input: one segment per row, [B, F, T]
+# Paper 004's pre-training pool stand-in: few speakers with many utterances each (per-speaker proxy baselines) whose
+# transcripts carry an emotion word 80 % of the time, so the valence proxy agrees with the truth ~0.6 (CALIBRATION.md)
+PRETRAIN_CORPUS = "synthetic:acted=0,wild_labeled=0,unlabeled=240,seed=4,wild_speakers=12,wild_text_cue_prob=0.8"
+
 RANDOM_FRONTEND = "R"
 
 
@@ -108,7 +112,7 @@ class AVSpNetHParams:
     frontend: str = field(default=RANDOM_FRONTEND, metadata={
         "doc": "front-end: 'R' (random, paper 004 Table 2), a front-end store key, or a pre-training recipe "
                "(W_a, W_v, AE, W_AE_a, W_AE_v, AV-SpNET_a, AV-SpNET_v) pre-trained on `pretrain_corpus` on demand"})
-    pretrain_corpus: str = field(default="synthetic:acted=0,wild_labeled=0,unlabeled=240,seed=4,wild_speakers=12,wild_text_cue_prob=0.8", metadata={
+    pretrain_corpus: str = field(default=PRETRAIN_CORPUS, metadata={
         "doc": "wild corpus spec a recipe pre-trains on (needs speaker, text; paper 004: DaAi, 20,082 utterances)"})
     pretrain_epochs: int = field(default=10, metadata={"doc": "pre-training epochs of a recipe (paper silent; spec: ≤ 50)"})
     pretrain_alpha: float = field(default=0.5, metadata={"doc": "α of AV-SpNET recipes (paper 004 eq. 7; spec §5.1: 0.5)"})

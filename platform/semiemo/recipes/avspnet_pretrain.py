@@ -26,7 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from semiemo import proxy_labels as pl
 from semiemo.features.featureset import FeatureSet
-from semiemo.methods.avspnet import PRETRAIN_GROUP
+from semiemo.methods.avspnet import PRETRAIN_CORPUS, PRETRAIN_GROUP
 from semiemo.corpora import load_manifest
 from semiemo.corpora.manifest import manifest_hash as corpus_manifest_hash
 from semiemo.features import load_featureset
@@ -54,7 +54,7 @@ class PretrainConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    corpus: str = "synthetic:acted=0,wild_labeled=0,unlabeled=240,seed=4,wild_speakers=12,wild_text_cue_prob=0.8"
+    corpus: str = PRETRAIN_CORPUS
     recipe: Literal["W_a", "W_v", "AE", "W_AE_a", "W_AE_v", "AV-SpNET_a", "AV-SpNET_v"] = "AV-SpNET_a"
     alpha: float = Field(0.5, ge=0.0, le=1.0, description="α of AV-SpNET recipes (eq. 7)")
     epochs: int = Field(10, ge=1)
