@@ -30,11 +30,10 @@ from semiemo.models.cnn_frontend import FrontEndConfig, PretrainNetwork, Recogni
 
 SEGMENTS_GROUP = "avsp"           # fine-tuning input: [B, S, F, T] segments, valid count in lengths["avsp"]
 PRETRAIN_GROUP = "avsp_segment"   # pre-training input: one segment per row, [B, F, T]
+RANDOM_FRONTEND = "R"
 # Paper 004's pre-training pool stand-in: few speakers with many utterances each (per-speaker proxy baselines) whose
 # transcripts carry an emotion word 80 % of the time, so the valence proxy agrees with the truth ~0.6 (CALIBRATION.md)
 PRETRAIN_CORPUS = "synthetic:acted=0,wild_labeled=0,unlabeled=240,seed=4,wild_speakers=12,wild_text_cue_prob=0.8"
-
-RANDOM_FRONTEND = "R"
 
 
 def frontend_config(shape: tuple[int, ...], **overrides: Any) -> FrontEndConfig:
